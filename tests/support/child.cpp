@@ -158,6 +158,21 @@ void require_root(const char* why) {
   }
 }
 
+std::string read_file(const std::string& path) {
+  std::string out;
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return out;
+  char buf[8192];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  std::fclose(f);
+  return out;
+}
+
+bool wait_for_text(const std::string& path, const std::string& text, std::chrono::milliseconds limit) {
+  return wait_until([&] { return read_file(path).find(text) != std::string::npos; }, limit);
+}
+
 int free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};

@@ -55,6 +55,12 @@ struct TempDir {
 void require_ptrace();
 void require_root(const char* why);
 
+// A file's whole text ("" if it cannot be read).
+std::string read_file(const std::string& path);
+// Waits until the file at `path` contains `text` (e.g. a target's "ready" line).
+bool wait_for_text(const std::string& path, const std::string& text,
+                   std::chrono::milliseconds limit = std::chrono::seconds(10));
+
 // A free TCP port on 127.0.0.1.
 int free_port();
 
