@@ -1,0 +1,151 @@
+#include "config/agent_config.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace sonde::config {
+
+const std::vector<Key>& agent_keys() {
+  static const std::vector<Key> keys = {
+      {"pid", Kind::pid, "attach to this process id", [](AgentConfig& c) -> void* { return &c.pid; }},
+      {"pid-file", Kind::text, "read the node's pid from this file (re-read when the node restarts)",
+       [](AgentConfig& c) -> void* { return &c.pid_file; }},
+      {"match", Kind::text, "attach to the one process whose command line matches this regex",
+       [](AgentConfig& c) -> void* { return &c.match; }},
+      {"socket", Kind::text, "serve the API on this unix socket path (\"off\": none)",
+       [](AgentConfig& c) -> void* { return &c.socket; }},
+      {"http", Kind::text, "serve the API on HOST:PORT (\"off\": none)",
+       [](AgentConfig& c) -> void* { return &c.http; }},
+      {"logs", Kind::text, "logs folder (agent log, access log, stack traces)",
+       [](AgentConfig& c) -> void* { return &c.logs; }},
+      {"data", Kind::text, "data folder (startup_options.json)", [](AgentConfig& c) -> void* { return &c.data; }},
+      {"log-max-bytes", Kind::integer, "size at which a log file is rotated",
+       [](AgentConfig& c) -> void* { return &c.log_max_bytes; }},
+      {"log-keep", Kind::integer, "rotated files kept per log", [](AgentConfig& c) -> void* { return &c.log_keep; }},
+      {"max-connections", Kind::integer, "connections served at once; more get 503",
+       [](AgentConfig& c) -> void* { return &c.max_connections; }},
+      {"read-timeout", Kind::real, "seconds a client has to send a whole request (408 after)",
+       [](AgentConfig& c) -> void* { return &c.read_timeout; }},
+      {"stacktrace-keep", Kind::integer, "rotated stacktrace.html files kept",
+       [](AgentConfig& c) -> void* { return &c.stacktrace_keep; }},
+      {"socket-mode", Kind::integer, "file mode of the unix socket (octal in a JSON string: \"0660\")",
+       [](AgentConfig& c) -> void* { return &c.socket_mode; }},
+  };
+  return keys;
+}
+
+namespace {
+
+Result<void> set_from_json(const Key& key, const rapidjson::Value& v, const std::string& origin,
+                           AgentConfig& out) {
+  void* field = key.field(out);
+  auto wrong = [&](const char* want) {
+    return fail(ErrorCode::bad_request,
+                origin + ": key \"" + key.name + "\" must be " + want);
+  };
+  switch (key.kind) {
+    case Kind::pid:
+      if (!v.IsInt() || v.GetInt() <= 0) return wrong("a positive integer");
+      *static_cast<pid_t*>(field) = v.GetInt();
+      return {};
+    case Kind::integer:
+      if (v.IsInt64()) {
+        *static_cast<int64_t*>(field) = v.GetInt64();
+        return {};
+      }
+      // Modes read best in octal: accept a string of digits with a leading 0.
+      if (v.IsString()) {
+        char* end = nullptr;
+        std::string s = v.GetString();
+        long long n = std::strtoll(s.c_str(), &end, 0);
+        if (!s.empty() && end && *end == '\0') {
+          *static_cast<int64_t*>(field) = n;
+          return {};
+        }
+      }
+      return wrong("an integer");
+    case Kind::real:
+      if (!v.IsNumber()) return wrong("a number");
+      *static_cast<double*>(field) = v.GetDouble();
+      return {};
+    case Kind::text:
+      if (!v.IsString()) return wrong("a string");
+      *static_cast<std::string*>(field) = v.GetString();
+      return {};
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<void> apply_config_json(const std::string& json, const std::string& origin,
+                               const std::vector<std::string>& set_by_flags, AgentConfig& out) {
+  rapidjson::Document doc;
+  doc.Parse(json.c_str(), json.size());
+  if (doc.HasParseError())
+    return fail(ErrorCode::bad_request,
+                origin + ": not valid JSON at offset " + std::to_string(doc.GetErrorOffset()) + ": " +
+                    rapidjson::GetParseError_En(doc.GetParseError()));
+  if (!doc.IsObject()) return fail(ErrorCode::bad_request, origin + ": must be a JSON object");
+  for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
+    std::string name = it->name.GetString();
+    const auto& keys = agent_keys();
+    auto key = std::find_if(keys.begin(), keys.end(), [&](const Key& k) { return k.name == name; });
+    if (key == keys.end())
+      return fail(ErrorCode::bad_request, origin + ": unknown key \"" + name + "\" (keys are the flags of `sonde agent --help` without --)");
+    if (std::find(set_by_flags.begin(), set_by_flags.end(), name) != set_by_flags.end()) continue;
+    if (auto r = set_from_json(*key, it->value, origin, out); !r) return r;
+  }
+  return {};
+}
+
+Result<void> apply_config_file(const std::string& path, const std::vector<std::string>& set_by_flags,
+                               AgentConfig& out) {
+  std::ifstream in(path);
+  if (!in) return fail(ErrorCode::bad_request, "cannot read config file " + path + ": " + std::strerror(errno));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return apply_config_json(ss.str(), path, set_by_flags, out);
+}
+
+Result<void> validate(const AgentConfig& c) {
+  int targets = (c.pid > 0) + !c.pid_file.empty() + !c.match.empty();
+  if (targets == 0)
+    return fail(ErrorCode::bad_request, "no target: give --pid N, --pid-file FILE or --match REGEX");
+  if (targets > 1)
+    return fail(ErrorCode::bad_request, "give only one of --pid, --pid-file and --match");
+  if ((c.socket.empty() || c.socket == "off") && c.http == "off")
+    return fail(ErrorCode::bad_request, "no listener: give --socket PATH or --http HOST:PORT");
+  if (c.max_connections < 1) return fail(ErrorCode::bad_request, "--max-connections must be at least 1");
+  if (c.read_timeout <= 0) return fail(ErrorCode::bad_request, "--read-timeout must be positive");
+  if (c.log_keep < 1 || c.stacktrace_keep < 1)
+    return fail(ErrorCode::bad_request, "--log-keep and --stacktrace-keep must be at least 1");
+  if (c.log_max_bytes < 4096) return fail(ErrorCode::bad_request, "--log-max-bytes must be at least 4096");
+  if (c.socket_mode < 0 || c.socket_mode > 0777)
+    return fail(ErrorCode::bad_request, "--socket-mode must be a file mode between 0 and 0777");
+  return {};
+}
+
+std::string default_logs_dir() {
+  // systemd's LogsDirectory= hands the folder over in LOGS_DIRECTORY.
+  if (const char* d = std::getenv("LOGS_DIRECTORY")) return d;
+  if (::geteuid() == 0) return "/var/log/sonde";
+  if (const char* s = std::getenv("XDG_STATE_HOME")) return std::string(s) + "/sonde";
+  if (const char* h = std::getenv("HOME")) return std::string(h) + "/.local/state/sonde";
+  return "sonde-logs";
+}
+
+std::string default_socket_path() {
+  if (const char* d = std::getenv("RUNTIME_DIRECTORY")) return std::string(d) + "/sonde.sock";
+  return "";
+}
+
+}  // namespace sonde::config

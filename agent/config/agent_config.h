@@ -1,0 +1,64 @@
+// The agent's settings: one table of keys shared by the command line and the
+// JSON config file, so a key means the same in both and flags win over the file.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace sonde::config {
+
+struct AgentConfig {
+  // Target: exactly one of these.
+  pid_t pid = 0;
+  std::string pid_file;
+  std::string match;
+
+  std::string socket;                   // unix socket path; "" or "off": none
+  std::string http = "127.0.0.1:9043";  // HOST:PORT or "off"
+  std::string logs;                     // logs folder
+  std::string data;                     // data folder (startup options)
+  std::string config_file;
+
+  int64_t log_max_bytes = 10 * 1024 * 1024;  // each log file before rotation
+  int64_t log_keep = 5;                      // rotated files kept per log
+  int64_t max_connections = 256;
+  double read_timeout = 30.0;                // seconds for a whole request
+  int64_t stacktrace_keep = 10;              // rotated stacktrace.html files kept
+  int64_t socket_mode = 0660;                // written as octal in JSON ("0660") or decimal
+};
+
+enum class Kind { integer, real, text, pid };
+
+// One key of the table: its name (the flag without "--"), help, and how to
+// reach the field of an AgentConfig.
+struct Key {
+  std::string name;
+  Kind kind;
+  std::string help;
+  std::function<void*(AgentConfig&)> field;
+};
+
+const std::vector<Key>& agent_keys();
+
+// Reads a JSON config file and applies every key not in `set_by_flags`.
+// Unknown keys, wrong types and unreadable files are errors with the key named.
+Result<void> apply_config_file(const std::string& path, const std::vector<std::string>& set_by_flags,
+                               AgentConfig& out);
+// The same from JSON text (unit-testable).
+Result<void> apply_config_json(const std::string& json, const std::string& origin,
+                               const std::vector<std::string>& set_by_flags, AgentConfig& out);
+
+// Checks the combination: exactly one target, a listener, sane numbers.
+Result<void> validate(const AgentConfig& c);
+
+// Defaults that depend on the environment (systemd directories, root or not).
+std::string default_logs_dir();
+std::string default_socket_path();
+
+}  // namespace sonde::config

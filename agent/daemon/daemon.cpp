@@ -1,0 +1,136 @@
+#include "daemon/daemon.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <csignal>
+
+#include "daemon/metrics.h"
+#include "host/virtual_memory.h"
+#include "log/logging.h"
+#include "protocol/iso_time.h"
+#include "protocol/routes.h"
+#include "sonde_version.h"
+#include "target/node_facts.h"
+
+namespace sonde::daemon {
+
+using serve::Reply;
+using serve::Request;
+using serve::Response;
+
+Daemon::Daemon(config::AgentConfig cfg) : cfg_(std::move(cfg)), signals_(io_), notifier_(io_) {
+  info_.agent_id = protocol::make_agent_id();
+  info_.agent_version = SONDE_VERSION;
+  info_.agent_start_time = protocol::now_epoch();
+}
+
+Daemon::~Daemon() {
+  workers_.join();
+}
+
+serve::Handler Daemon::with_node(std::function<void(const target::NodeId&, const Request&, Reply)> h) {
+  return [this, h = std::move(h)](const Request& req, Reply reply) {
+    auto node = tracker_->current();
+    if (!node) {
+      reply(Response::error(503, "node_unavailable",
+                            "no node attached (" + target::TargetSpec{cfg_.pid, cfg_.pid_file, cfg_.match}.describe() +
+                                "); see /api/health and the agent log"));
+      return;
+    }
+    h(*node, req, std::move(reply));
+  };
+}
+
+void Daemon::add_routes() {
+  namespace routes = protocol::routes;
+  router_.add("GET", routes::health, [this](const Request&, Reply reply) {
+    bool attached = tracker_->current().has_value();
+    reply(Response::json(200, std::string("{\"status\": \"ok\", \"node_attached\": ") +
+                                  (attached ? "true" : "false") + "}\n"));
+  });
+  // Status reads a few small /proc files: quick enough for the I/O thread.
+  router_.add("GET", routes::status, [this](const Request&, Reply reply) {
+    std::optional<target::NodeFacts> facts;
+    if (auto node = tracker_->current()) {
+      if (auto f = target::read_node_facts(*node)) facts = std::move(*f);
+    }
+    auto vm = host::read_virtual_memory();
+    reply(Response::json(200, protocol::status_json(info_, facts, vm ? *vm : host::VirtualMemory{},
+                                                    protocol::now_epoch())));
+  });
+  router_.add("GET", routes::metrics, [this](const Request&, Reply reply) {
+    std::optional<target::NodeFacts> facts;
+    if (auto node = tracker_->current()) {
+      if (auto f = target::read_node_facts(*node)) facts = std::move(*f);
+    }
+    reply(Response::text(200, metrics_text(facts, protocol::now_epoch() - info_.agent_start_time, server_->stats()),
+                         "text/plain; version=0.0.4; charset=utf-8"));
+  });
+}
+
+Result<void> Daemon::start() {
+  if (auto v = config::validate(cfg_); !v) return v;
+  log::LogOptions lo{cfg_.logs, cfg_.log_max_bytes, cfg_.log_keep, false};
+  if (auto r = log::setup(lo); !r) spdlog::error("{}; logging to stderr only", r.error().message);
+
+  target::TargetSpec spec{cfg_.pid, cfg_.pid_file, cfg_.match};
+  tracker_ = std::make_unique<target::NodeTracker>(io_, spec);
+  auto first = tracker_->start();
+  // A fixed pid that is not there now never will be: that is a usage error.
+  if (!first && !spec.can_reresolve()) return std::unexpected(first.error());
+
+  add_routes();
+  serve::Limits limits;
+  limits.max_connections = static_cast<std::size_t>(cfg_.max_connections);
+  limits.read_timeout = std::chrono::milliseconds(static_cast<int64_t>(cfg_.read_timeout * 1000));
+  server_ = std::make_unique<serve::Server>(io_, router_, limits);
+  if (cfg_.http != "off" && !cfg_.http.empty()) {
+    if (auto r = server_->listen_tcp(cfg_.http); !r) return r;
+  }
+  if (!cfg_.socket.empty() && cfg_.socket != "off") {
+    if (auto r = server_->listen_unix(cfg_.socket, static_cast<unsigned>(cfg_.socket_mode)); !r) return r;
+  }
+
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  signals_.async_wait([this](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {}: finishing requests in flight and stopping", sig);
+    shutdown();
+  });
+  // A client hanging up mid-write must not kill the agent.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  std::string where;
+  if (cfg_.http != "off") where += "http://" + cfg_.http.substr(0, cfg_.http.rfind(':')) + ":" + std::to_string(server_->tcp_port());
+  if (!cfg_.socket.empty() && cfg_.socket != "off") where += (where.empty() ? "" : " and ") + std::string("unix:") + cfg_.socket;
+  spdlog::info("sonde {} serving on {} (logs in {})", SONDE_VERSION, where, cfg_.logs.empty() ? "stderr" : cfg_.logs);
+  notifier_.ready("serving on " + where);
+  return {};
+}
+
+void Daemon::shutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  notifier_.stopping();
+  boost::system::error_code ec;
+  signals_.cancel(ec);
+  tracker_->stop();
+  server_->shutdown();
+}
+
+void Daemon::stop() {
+  boost::asio::post(io_, [this] { shutdown(); });
+}
+
+int Daemon::run() {
+  if (on_ready) boost::asio::post(io_, on_ready);
+  io_.run();
+  workers_.join();
+  spdlog::info("stopped");
+  log::flush_all();
+  return 0;
+}
+
+}  // namespace sonde::daemon

@@ -1,0 +1,57 @@
+// The agent daemon: wires the node tracker, the router and its routes, the
+// server on both transports, the worker pool for slow work, signals and
+// systemd. main.cpp and `sonde demo` run it; it owns nothing else.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "config/agent_config.h"
+#include "daemon/systemd_notify.h"
+#include "protocol/status_doc.h"
+#include "serve/router.h"
+#include "serve/server.h"
+#include "target/node_tracker.h"
+
+namespace sonde::daemon {
+
+class Daemon {
+ public:
+  explicit Daemon(config::AgentConfig cfg);
+  ~Daemon();
+
+  // Sets everything up; errors are the caller's to print (exit 2).
+  Result<void> start();
+  // Runs until SIGTERM/SIGINT or stop(); returns the exit code.
+  int run();
+  // Thread-safe request to stop gracefully.
+  void stop();
+
+  // Called once serving, e.g. to print where (demo).
+  std::function<void()> on_ready;
+  int tcp_port() const { return server_ ? server_->tcp_port() : 0; }
+  const config::AgentConfig& config() const { return cfg_; }
+
+ private:
+  void add_routes();
+  void shutdown();
+  // Wraps a node route: 503 while detached, else the handler with the node.
+  serve::Handler with_node(std::function<void(const target::NodeId&, const serve::Request&, serve::Reply)> h);
+
+  config::AgentConfig cfg_;
+  boost::asio::io_context io_;
+  boost::asio::signal_set signals_;
+  boost::asio::thread_pool workers_{2};
+  std::unique_ptr<target::NodeTracker> tracker_;
+  serve::Router router_;
+  std::unique_ptr<serve::Server> server_;
+  SystemdNotifier notifier_;
+  protocol::AgentInfo info_;
+  bool shutting_down_ = false;
+};
+
+}  // namespace sonde::daemon
