@@ -1,0 +1,199 @@
+// The unwinder over real captures: for each build of the chain program
+// (frame pointers at -O0; -O2 without; non-PIE; stripped) every chain thread
+// unwinds through chain_inner <- chain_middle <- chain_outer, from libc's
+// blocking call out to the thread's first frame.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include "capture/ptrace_capture.h"
+#include "child.h"
+#include "symbols_for_tests.h"
+#include "target/maps.h"
+#include "target/procfs.h"
+#include "unwind/frame_pointer.h"
+#include "unwind/module_cache.h"
+#include "unwind/unwinder.h"
+
+using namespace sonde;
+using sonde::test::Child;
+
+namespace {
+
+struct Running {
+  test::TempDir dir;
+  Child child;
+};
+
+void start(Running& r, const std::string& exe, const std::vector<std::string>& args = {}) {
+  std::vector<std::string> argv{exe};
+  argv.insert(argv.end(), args.begin(), args.end());
+  r.child = Child::spawn(argv, r.dir.path + "/out.log");
+  REQUIRE(test::wait_for_text(r.dir.path + "/out.log", "ready"));
+}
+
+std::string thread_name(pid_t pid, pid_t tid) {
+  auto comm = target::read_task_file(pid, tid, "comm");
+  if (!comm) return "";
+  std::string s = *comm;
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  return s;
+}
+
+// Index of the first name ending in ":fn", or -1.
+long find_fn(const std::vector<std::string>& names, const std::string& fn) {
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i].size() > fn.size() && names[i].compare(names[i].size() - fn.size() - 1, std::string::npos, ":" + fn) == 0)
+      return static_cast<long>(i);
+  return -1;
+}
+
+void check_chain_program(const std::string& env_name, const std::map<std::string, std::string>& twins = {}) {
+  test::require_ptrace();
+  Running r;
+  std::string exe = test::build_path(env_name);
+  start(r, exe);
+  pid_t pid = r.child.pid();
+  auto threads = capture::capture_process(pid);
+  REQUIRE(threads);
+  auto maps = target::read_maps(pid);
+  REQUIRE(maps);
+  unwind::ModuleCache cache;
+  unwind::ProcessView view(pid, *maps, cache);
+  unwind::Unwinder unwinder;
+  int chains = 0;
+  for (auto& t : *threads) {
+    REQUIRE(t.snapshot);
+    auto stack = unwinder.unwind(*t.snapshot, view);
+    auto names = test::name_frames(stack.frames, *maps, pid, twins);
+    std::string name = thread_name(pid, t.tid);
+    INFO(env_name << " thread " << name << ": " << test::join(names));
+    if (std::getenv("SONDE_TEST_VERBOSE")) std::printf("%s %s: %s\n", env_name.c_str(), name.c_str(), test::join(names).c_str());
+    REQUIRE(!stack.frames.empty());
+    CHECK(!stack.frames[0].return_address);
+    for (size_t i = 1; i < stack.frames.size(); ++i) CHECK(stack.frames[i].return_address);
+    // Every thread is parked in a libc call: the walk starts in libc and
+    // goes all the way out (clone3's / _start's CFI ends it).
+    CHECK(names[0].rfind("libc.so", 0) == 0);
+    CHECK(stack.complete);
+    CHECK(!stack.used_frame_pointers);  // CFI all the way, even at -O0
+    if (name.rfind("chain-", 0) == 0) {
+      ++chains;
+      long inner = find_fn(names, "chain_inner");
+      REQUIRE(inner > 0);
+      CHECK(find_fn(names, "chain_middle") == inner + 1);
+      CHECK(find_fn(names, "chain_outer") == inner + 2);
+      CHECK(names.back().rfind("libc.so", 0) == 0);  // start_thread / clone3
+      for (long i = 0; i < inner; ++i) CHECK(names[static_cast<size_t>(i)].rfind("libc.so", 0) == 0);
+    } else {
+      CHECK(find_fn(names, "main") > 0);
+      CHECK(find_fn(names, "_start") == static_cast<long>(names.size()) - 1);
+    }
+  }
+  CHECK(chains == 3);
+}
+
+}  // namespace
+
+TEST_CASE("chain with frame pointers (-O0)") { check_chain_program("SONDE_CHAIN_FP"); }
+TEST_CASE("chain without frame pointers (-O2)") { check_chain_program("SONDE_CHAIN_NOFP"); }
+TEST_CASE("chain, non-PIE") { check_chain_program("SONDE_CHAIN_NOPIE"); }
+TEST_CASE("chain, stripped (only .eh_frame left)") {
+  check_chain_program("SONDE_CHAIN_STRIPPED",
+                      {{test::build_path("SONDE_CHAIN_STRIPPED"), test::build_path("SONDE_CHAIN_NOFP")}});
+}
+
+TEST_CASE("a warm unwind of the same process opens no file again") {
+  test::require_ptrace();
+  Running r;
+  start(r, test::build_path("SONDE_CHAIN_NOFP"));
+  pid_t pid = r.child.pid();
+  unwind::ModuleCache cache;
+  unwind::Unwinder unwinder;
+  std::vector<size_t> depths[2];
+  size_t opens_after_first = 0;
+  for (int round = 0; round < 2; ++round) {
+    auto threads = capture::capture_process(pid);
+    REQUIRE(threads);
+    auto maps = target::read_maps(pid);
+    REQUIRE(maps);
+    unwind::ProcessView view(pid, *maps, cache);
+    for (auto& t : *threads) depths[round].push_back(unwinder.unwind(*t.snapshot, view).frames.size());
+    if (round == 0) opens_after_first = cache.opens();
+  }
+  CHECK(opens_after_first > 0);
+  CHECK(cache.opens() == opens_after_first);
+  CHECK(depths[0] == depths[1]);
+}
+
+TEST_CASE("frame-pointer walk stays inside the copy and goes up") {
+  capture::Snapshot s;
+  s.stack_start = 0x1000;
+  s.stack.resize(0x100);
+  auto put = [&](uint64_t addr, uint64_t v) { std::memcpy(s.stack.data() + (addr - 0x1000), &v, 8); };
+  put(0x1010, 0x1040);  // frame 1: saved rbp -> frame 2
+  put(0x1018, 0xaaa1);  // return address
+  put(0x1040, 0x1080);
+  put(0x1048, 0xaaa2);
+  put(0x1080, 0);  // outermost: saved rbp 0
+  put(0x1088, 0xaaa3);
+  unwind::UnwoundStack out;
+  unwind::walk_frame_pointers(s, 0x1010, 0x1000, 256, out);
+  REQUIRE(out.frames.size() == 3);
+  CHECK(out.frames[0].pc == 0xaaa1);
+  CHECK(out.frames[2].pc == 0xaaa3);
+  CHECK(out.complete);
+
+  // A loop (rbp pointing down) or a pointer out of the copy ends the walk.
+  put(0x1040, 0x1010);
+  unwind::UnwoundStack looped;
+  unwind::walk_frame_pointers(s, 0x1010, 0x1000, 256, looped);
+  CHECK(looped.frames.size() == 2);
+  CHECK(!looped.complete);
+  unwind::UnwoundStack outside;
+  unwind::walk_frame_pointers(s, 0x5000, 0x1000, 256, outside);
+  CHECK(outside.frames.empty());
+}
+
+TEST_CASE("benchmark: capture + unwind of a 64-thread node, warm") {
+  test::require_ptrace();
+  Running r;
+  start(r, test::build_path("SONDE_CHAIN_NOFP"), {"64"});
+  pid_t pid = r.child.pid();
+  unwind::ModuleCache cache;
+  unwind::Unwinder unwinder;
+  double best_total = 1e9, best_capture = 1e9, best_unwind = 1e9;
+  uint64_t worst_stop = 0, sum_stop = 0, stops = 0;
+  size_t frames = 0;
+  for (int round = 0; round < 6; ++round) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto threads = capture::capture_process(pid);
+    auto t1 = std::chrono::steady_clock::now();
+    REQUIRE(threads);
+    auto maps = target::read_maps(pid);
+    REQUIRE(maps);
+    unwind::ProcessView view(pid, std::move(*maps), cache);
+    frames = 0;
+    for (auto& t : *threads) frames += unwinder.unwind(*t.snapshot, view).frames.size();
+    auto t2 = std::chrono::steady_clock::now();
+    if (round == 0) continue;  // cold: files opened, pages faulted in
+    auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+    best_capture = std::min(best_capture, ms(t1 - t0));
+    best_unwind = std::min(best_unwind, ms(t2 - t1));
+    best_total = std::min(best_total, ms(t2 - t0));
+    for (auto& t : *threads) {
+      worst_stop = std::max(worst_stop, t.snapshot->stopped_ns);
+      sum_stop += t.snapshot->stopped_ns;
+      ++stops;
+    }
+  }
+  std::printf("BENCH 65 threads (64 + main), warm, best of 5: capture %.2f ms + unwind %.2f ms = %.2f ms; "
+              "%zu frames; per-thread stop mean %.1f us, max %.1f us\n",
+              best_capture, best_unwind, best_total, frames, sum_stop / 1e3 / stops, worst_stop / 1e3);
+  CHECK(frames >= 65 * 5);
+}
