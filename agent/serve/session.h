@@ -9,6 +9,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
@@ -49,7 +50,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
  public:
   Session(typename Protocol::socket socket, std::shared_ptr<Server::Hooks> hooks)
-      : stream_(std::move(socket)), hooks_(std::move(hooks)) {
+      : stream_(std::move(socket)), read_timer_(stream_.get_executor()), hooks_(std::move(hooks)) {
     peer_ = peer_name(stream_.socket());
     ++*hooks_->connections;
   }
@@ -81,12 +82,30 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(hooks_->limits.header_bytes));
     parser_->body_limit(hooks_->limits.body_bytes);
-    stream_.expires_after(hooks_->limits.read_timeout);
+    // Our own timer, not the stream's: an expired stream closes the socket,
+    // and a slow client must still be told 408.
+    stream_.expires_never();
+    read_timer_.expires_after(hooks_->limits.read_timeout);
+    read_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (!ec) self->on_read_timeout();
+    });
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
+  void on_read_timeout() {
+    timed_out_ = true;
+    // A client that sent part of a request is told; an idle keep-alive one is just closed.
+    if (parser_->got_some() || buffer_.size() > 0) {
+      fail_request(408, "request_timeout", "the request did not arrive in time");
+    } else {
+      close();
+    }
+  }
+
   void on_read(beast::error_code ec) {
+    read_timer_.cancel();
+    if (timed_out_) return;  // the timeout answered already
     started_ = std::chrono::steady_clock::now();
     if (ec == http::error::header_limit)
       return fail_request(431, "header_too_large",
@@ -94,12 +113,6 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (ec == http::error::body_limit)
       return fail_request(413, "body_too_large",
                           "request body over " + std::to_string(hooks_->limits.body_bytes) + " bytes");
-    if (ec == beast::error::timeout) {
-      // A client that sent part of a request is told; an idle keep-alive one just closed.
-      if (parser_->got_some() || buffer_.size() > 0)
-        return fail_request(408, "request_timeout", "the request did not arrive in time");
-      return close();
-    }
     if (ec == http::error::end_of_stream || ec == boost::asio::error::eof ||
         ec == boost::asio::error::operation_aborted || ec == boost::asio::error::connection_reset)
       return close();
@@ -183,12 +196,15 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void close() {
+    read_timer_.cancel();
     beast::error_code ec;
     stream_.socket().shutdown(Protocol::socket::shutdown_send, ec);
     stream_.socket().close(ec);
   }
 
   Stream stream_;
+  boost::asio::steady_timer read_timer_;
+  bool timed_out_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;

@@ -20,7 +20,7 @@ bool still_alive(const NodeId& id) {
 }
 
 double start_time_epoch(const NodeId& id) {
-  return double(boot_time_epoch()) + double(id.start_ticks) / double(clock_ticks_per_second());
+  return boot_time_epoch() + double(id.start_ticks) / double(clock_ticks_per_second());
 }
 
 }  // namespace sonde::target

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
@@ -178,21 +180,13 @@ long page_size() {
   return v;
 }
 
-int64_t boot_time_epoch() {
-  static const int64_t v = [] {
-    std::ifstream in("/proc/stat");
-    std::string key;
-    while (in >> key) {
-      if (key == "btime") {
-        int64_t t = 0;
-        in >> t;
-        return t;
-      }
-      in.ignore(1 << 20, '\n');
-    }
-    return int64_t{0};
-  }();
-  return v;
+double boot_time_epoch() {
+  // /proc/stat's btime is whole seconds; the difference of the two clocks is
+  // precise to microseconds, which a recycled-pid check needs.
+  timespec real{}, boot{};
+  ::clock_gettime(CLOCK_REALTIME, &real);
+  ::clock_gettime(CLOCK_BOOTTIME, &boot);
+  return double(real.tv_sec - boot.tv_sec) + double(real.tv_nsec - boot.tv_nsec) / 1e9;
 }
 
 }  // namespace sonde::target

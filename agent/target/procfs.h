@@ -47,8 +47,8 @@ Result<int64_t> count_fds(pid_t pid);
 // System constants read once.
 long clock_ticks_per_second();
 long page_size();
-// Boot time in seconds since the epoch (/proc/stat btime).
-int64_t boot_time_epoch();
+// Boot time in seconds since the epoch, sub-second precise.
+double boot_time_epoch();
 
 // The error for an errno from opening a /proc file of pid, with the fix.
 Error proc_error(pid_t pid, const std::string& what, int err);

@@ -38,8 +38,8 @@ Result<NodeId> resolve_pid_file(const std::string& path) {
   if (::stat(path.c_str(), &st) == 0) {
     double written = double(st.st_mtim.tv_sec) + double(st.st_mtim.tv_nsec) / 1e9;
     double started = start_time_epoch(*id);
-    // Start times have clock-tick (10 ms) resolution and btime 1 s: allow 1 s.
-    if (started > written + 1.0)
+    // Start times have clock-tick (10 ms) resolution: allow a little more.
+    if (started > written + 0.5)
       return fail(ErrorCode::no_node, "pid file " + path + " is stale: pid " + std::to_string(*pid) +
                                           " belongs to a process that started after the file was written");
   }
