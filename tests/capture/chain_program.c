@@ -1,8 +1,8 @@
-// Interim target for the capture/unwind tests until tests/targets/ lands:
-// threads chain-1..N parked in chain_outer -> chain_middle -> chain_inner ->
+// The capture/unwind tests' own target, for what the shared ones in
+// tests/targets/ do not cover: a non-PIE build and thread churn. Threads chain-1..N parked in chain_outer -> chain_middle -> chain_inner ->
 // pause / read / nanosleep (by thread number), main parked in pause. Prints
 // "ready" once every thread is inside its blocking call (as near as can be
-// told from outside). Built with and without frame pointers, and stripped.
+// told from outside).
 //   chain_program [threads] [--churn]
 // --churn adds a thread that starts and joins short-lived threads forever,
 // so that a capture meets threads that vanish.

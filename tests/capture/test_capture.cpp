@@ -11,6 +11,8 @@
 #include <atomic>
 #include <cstdio>
 #include <string>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "capture/ptrace_capture.h"
@@ -28,13 +30,24 @@ struct Target {
   Child child;
 };
 
-// Starts a chain program with `threads` parked threads and waits for "ready".
-void start_chain(Target& t, int threads, bool churn = false) {
-  std::vector<std::string> argv{test::build_path("SONDE_CHAIN_FP"), std::to_string(threads)};
-  if (churn) argv.push_back("--churn");
+// The build of tests/capture/chain_program.c next to this test executable
+// (the shared targets have no thread churn and no non-PIE build).
+std::string own_program(const std::string& name) {
+  std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  return self.substr(0, self.rfind('/')) + "/" + name;
+}
+
+// Starts `argv` and waits for its "ready" line.
+void start(Target& t, const std::vector<std::string>& argv) {
   t.child = Child::spawn(argv, t.dir.path + "/out.log");
   REQUIRE(test::wait_for_text(t.dir.path + "/out.log", "ready"));
 }
+
+// target_chain_c: chain-1..3 blocked in pause/read/nanosleep, main in pthread_join.
+void start_chain(Target& t) { start(t, {test::build_path("SONDE_TARGET_CHAIN_C")}); }
+
+// target_threads: n threads blocked in pthread_cond_wait.
+void start_threads(Target& t, int n) { start(t, {test::build_path("SONDE_TARGET_THREADS"), std::to_string(n)}); }
 
 // Every thread: not traced by anyone, not in a tracing stop.
 void require_untouched(pid_t pid) {
@@ -81,11 +94,11 @@ void check_snapshots(pid_t pid, const std::vector<capture::ThreadResult>& thread
 TEST_CASE("one snapshot per thread, each thread let go") {
   test::require_ptrace();
   Target t;
-  start_chain(t, 5);
+  start_threads(t, 8);
   auto r = capture::capture_process(t.child.pid());
   REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
-  CHECK(r->size() == 6);  // main + chain-1..5
-  check_snapshots(t.child.pid(), *r, 6);
+  CHECK(r->size() == 9);  // main + t-1..8
+  check_snapshots(t.child.pid(), *r, 9);
   uint64_t worst = 0, total = 0;
   for (auto& th : *r) {
     worst = std::max(worst, th.snapshot->stopped_ns);
@@ -100,13 +113,13 @@ TEST_CASE("one snapshot per thread, each thread let go") {
 TEST_CASE("consistent mode stops all, copies all, lets all go") {
   test::require_ptrace();
   Target t;
-  start_chain(t, 5);
+  start_threads(t, 8);
   capture::CaptureOptions o;
   o.consistent = true;
   auto r = capture::capture_process(t.child.pid(), o);
   REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
-  CHECK(r->size() == 6);
-  check_snapshots(t.child.pid(), *r, 6);
+  CHECK(r->size() == 9);
+  check_snapshots(t.child.pid(), *r, 9);
   uint64_t worst = 0;
   for (auto& th : *r) worst = std::max(worst, th.snapshot->stopped_ns);
   std::printf("consistent mode: %zu threads, stopped max %.1f us\n", r->size(), worst / 1e3);
@@ -116,7 +129,7 @@ TEST_CASE("consistent mode stops all, copies all, lets all go") {
 TEST_CASE("the stack copy is capped") {
   test::require_ptrace();
   Target t;
-  start_chain(t, 1);
+  start_chain(t);
   capture::CaptureOptions o;
   o.max_stack_bytes = 256;
   auto r = capture::capture_process(t.child.pid(), o);
@@ -144,7 +157,7 @@ TEST_CASE("a nonexistent pid is no_node") {
 TEST_CASE("threads that come and go during captures are skipped, not fatal") {
   test::require_ptrace();
   Target t;
-  start_chain(t, 3, /*churn=*/true);
+  start(t, {own_program("capture_chain_fp"), "3", "--churn"});
   size_t vanished = 0, captured = 0;
   for (int i = 0; i < 100; ++i) {
     auto r = capture::capture_process(t.child.pid(), capture::CaptureOptions{.consistent = (i % 2 == 1)});
@@ -165,7 +178,7 @@ TEST_CASE("the node killed mid-capture: an answer, no hang") {
   test::require_ptrace();
   for (int round = 0; round < 5; ++round) {
     Target t;
-    start_chain(t, 64);
+    start_threads(t, 64);
     pid_t pid = t.child.pid();
     std::atomic<bool> done{false};
     Result<std::vector<capture::ThreadResult>> r = fail(ErrorCode::internal, "not run");
@@ -194,7 +207,7 @@ TEST_CASE("the node killed mid-capture: an answer, no hang") {
 TEST_CASE("a group-stopped node stays stopped after a capture") {
   test::require_ptrace();
   Target t;
-  start_chain(t, 2);
+  start_chain(t);
   pid_t pid = t.child.pid();
   ::kill(pid, SIGSTOP);
   REQUIRE(test::wait_until([&] {
@@ -223,7 +236,7 @@ TEST_CASE("attaching without the privilege says how to fix it") {
   test::require_ptrace();
   test::require_root("needs to drop to an unprivileged user");
   Target t;
-  start_chain(t, 1);
+  start_chain(t);
   int fds[2];
   REQUIRE(::pipe(fds) == 0);
   pid_t worker = ::fork();
@@ -251,7 +264,7 @@ TEST_CASE("attaching without the privilege says how to fix it") {
 TEST_CASE("a node held by another tracer is a conflict, and stays held by it") {
   test::require_ptrace();
   Target t;
-  start_chain(t, 1);
+  start_chain(t);
   pid_t pid = t.child.pid();
   std::atomic<int> step{0};
   std::thread debugger([&] {
@@ -268,5 +281,38 @@ TEST_CASE("a node held by another tracer is a conflict, and stays held by it") {
   INFO(r.error().message);
   CHECK(r.error().code == ErrorCode::conflict);
   CHECK(r.error().message.find("already traced") != std::string::npos);
+  require_untouched(pid);
+}
+
+TEST_CASE("a running thread is captured too, and the heartbeat barely notices") {
+  test::require_ptrace();
+  Target t;
+  std::string report = t.dir.path + "/stall.txt";
+  start(t, {test::build_path("SONDE_TARGET_HEARTBEAT"), report});
+  pid_t pid = t.child.pid();
+  auto read_stall = [&]() -> std::string {
+    std::filesystem::remove(report);
+    ::kill(pid, SIGUSR2);
+    if (!test::wait_for_text(report, "max_stall_us=")) return "(no report)";
+    std::string text = test::read_file(report);
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    return text;
+  };
+  read_stall();  // starts a fresh window
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::string idle = read_stall();
+  bool saw_running = false;
+  for (int i = 0; i < 20; ++i) {
+    auto r = capture::capture_process(pid, capture::CaptureOptions{.consistent = (i % 2 == 1)});
+    REQUIRE(r);
+    for (auto& th : *r) {
+      REQUIRE(th.snapshot);
+      if (!th.snapshot->in_kernel) saw_running = true;  // "busy" spins in user code
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::string busy = read_stall();
+  std::printf("heartbeat: idle window %s; window with 20 captures %s\n", idle.c_str(), busy.c_str());
+  CHECK(saw_running);
   require_untouched(pid);
 }
