@@ -76,6 +76,19 @@ Result<std::unique_ptr<ElfFile>> ElfFile::open(const std::string& path) {
   return file;
 }
 
+Result<std::unique_ptr<ElfFile>> ElfFile::from_memory(std::string image, const std::string& name) {
+  init_libelf();
+  std::unique_ptr<ElfFile> file(new ElfFile());
+  file->path_ = name;
+  file->image_ = std::move(image);
+  file->identity_.size = file->image_.size();
+  file->elf_ = elf_memory(file->image_.data(), file->image_.size());
+  if (file->elf_ == nullptr || elf_kind(file->elf_) != ELF_K_ELF)
+    return fail(ErrorCode::io, name + " is not an ELF image: " + elf_errmsg(-1));
+  file->read_headers();
+  return file;
+}
+
 ElfFile::~ElfFile() {
   if (elf_ != nullptr) elf_end(elf_);
   if (fd_ >= 0) ::close(fd_);

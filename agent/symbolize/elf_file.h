@@ -38,6 +38,9 @@ class ElfFile {
  public:
   // Opens `path` (as the agent sees it, e.g. /proc/PID/root/usr/lib/...).
   static Result<std::unique_ptr<ElfFile>> open(const std::string& path);
+  // An ELF image copied out of the node's memory (the [vdso], which has no
+  // file); `name` is only used in messages. fd() is -1 for such an image.
+  static Result<std::unique_ptr<ElfFile>> from_memory(std::string image, const std::string& name);
   ~ElfFile();
   ElfFile(const ElfFile&) = delete;
   ElfFile& operator=(const ElfFile&) = delete;
@@ -65,6 +68,7 @@ class ElfFile {
 
   std::string path_;
   int fd_ = -1;
+  std::string image_;  // owns the bytes of a from_memory() ELF
   Elf* elf_ = nullptr;
   FileIdentity identity_;
   std::string build_id_;

@@ -1,5 +1,8 @@
 #include "symbolize/symbolizer.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cinttypes>
 #include <cstdio>
 #include <set>
@@ -20,6 +23,8 @@ std::string strip_deleted(const std::string& path) {
     return path.substr(0, path.size() - suffix.size());
   return path;
 }
+
+bool is_vdso(const target::Mapping& m) { return m.path == "[vdso]"; }
 
 // The file the node really maps, even when the path now names another file.
 std::string map_files_path(pid_t pid, const target::Mapping& m) {
@@ -43,7 +48,7 @@ std::vector<SymbolFrame> Symbolizer::symbolize(pid_t pid, const target::Maps& ma
   const target::Mapping* mapping = maps.find(pc);
   if (mapping == nullptr) return {unknown};
   unknown.module = mapping->is_file() ? strip_deleted(mapping->path) : mapping->path;
-  if (!mapping->is_file()) return {unknown};
+  if (!mapping->is_file() && !is_vdso(*mapping)) return {unknown};
 
   bool loaded = false;
   auto module = module_for(pid, *mapping, &loaded);
@@ -64,7 +69,7 @@ std::vector<SymbolFrame> Symbolizer::symbolize(pid_t pid, const target::Maps& ma
 
 Result<ModuleInfo> Symbolizer::module_info(pid_t pid, const target::Maps& maps, uint64_t pc) {
   const target::Mapping* mapping = maps.find(pc);
-  if (mapping == nullptr || !mapping->is_file())
+  if (mapping == nullptr || (!mapping->is_file() && !is_vdso(*mapping)))
     return fail(ErrorCode::not_found, "no file is mapped at this address in pid " + std::to_string(pid));
   bool loaded = false;
   auto module = module_for(pid, *mapping, &loaded);
@@ -85,7 +90,8 @@ std::shared_ptr<Module> Symbolizer::module_for(pid_t pid, const target::Mapping&
     if (it != views_.end() && now - it->second.checked < options_.revalidate_after)
       return it->second.module;
   }
-  auto module = resolve(pid, mapping, path, loaded);
+  auto module = is_vdso(mapping) ? resolve_vdso(pid, mapping, loaded)
+                                 : resolve(pid, mapping, path, loaded);
   std::lock_guard lock(mu_);
   views_[key] = View{module, now};
   sweep_locked(now);
@@ -141,6 +147,42 @@ std::shared_ptr<Module> Symbolizer::resolve(pid_t pid, const target::Mapping& ma
     module = it->second;
   }
   by_identity_[ikey] = module;
+  return module;
+}
+
+// The vDSO has no file: its ELF image is read from the node's memory
+// (/proc/PID/mem, the same access as ptrace). Every process of one kernel
+// maps the same image, so the build-id shares it across processes.
+std::shared_ptr<Module> Symbolizer::resolve_vdso(pid_t pid, const target::Mapping& mapping,
+                                                 bool* loaded) {
+  ++files_checked_;
+  constexpr uint64_t kMaxVdso = 1 << 20;  // a vDSO is a few pages; refuse nonsense
+  if (mapping.end <= mapping.start || mapping.end - mapping.start > kMaxVdso) return nullptr;
+  std::string image(mapping.end - mapping.start, '\0');
+  int fd = ::open(("/proc/" + std::to_string(pid) + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return nullptr;
+  ssize_t n = ::pread(fd, image.data(), image.size(), static_cast<off_t>(mapping.start));
+  ::close(fd);
+  if (n != static_cast<ssize_t>(image.size())) return nullptr;
+  auto file = ElfFile::from_memory(std::move(image), "[vdso]");
+  if (!file) {
+    ++load_failures_;
+    return nullptr;
+  }
+  const std::string build_id = (*file)->build_id();
+  if (!build_id.empty()) {
+    std::lock_guard lock(mu_);
+    if (auto it = by_build_id_.find(build_id); it != by_build_id_.end()) return it->second;
+  }
+  ModuleOptions no_debug;  // its debug file, if any, is in the kernel's package
+  no_debug.use_debug_files = false;
+  auto module = Module::load(std::move(*file), 0, "[vdso]", no_debug);
+  *loaded = true;
+  ++modules_loaded_;
+  if (!build_id.empty()) {
+    std::lock_guard lock(mu_);
+    module = by_build_id_.emplace(build_id, module).first->second;
+  }
   return module;
 }
 

@@ -7,6 +7,7 @@
 //   /proc/PID/map_files/ when the file at that path is no longer the one the
 //   node maps (replaced or deleted on disk) -> the file offset of pc -> the
 //   link-time address through the file's PT_LOAD headers -> Module.
+//   The [vdso] has no file: its image is read from the node's memory.
 //
 // Caching, so a warm dump parses nothing again:
 //   * modules are shared by build-id across processes and calls (the same
@@ -99,6 +100,7 @@ class Symbolizer {
   std::shared_ptr<Module> module_for(pid_t pid, const target::Mapping& mapping, bool* loaded);
   std::shared_ptr<Module> resolve(pid_t pid, const target::Mapping& mapping,
                                   const std::string& path, bool* loaded);
+  std::shared_ptr<Module> resolve_vdso(pid_t pid, const target::Mapping& mapping, bool* loaded);
   void sweep_locked(std::chrono::steady_clock::time_point now);
 
   SymbolizerOptions options_;

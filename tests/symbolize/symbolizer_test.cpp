@@ -1,9 +1,16 @@
 // The symbolizer on the test process's own code (a PIE built with -g -O2):
 // names, offsets, file:line, C++ demangling, inlined frames, caching.
+#include <dlfcn.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <sys/auxv.h>
 #include <unistd.h>
+
+#include <thread>
 
 #include <doctest/doctest.h>
 
+#include "child.h"
 #include "subjects.h"
 #include "symbolize/symbolizer.h"
 #include "symbolize_test_util.h"
@@ -113,4 +120,81 @@ TEST_CASE("module_info tells where symbols and lines come from") {
   CHECK(info->symbols == "symtab");
   CHECK(info->has_dwarf);
   CHECK(info->build_id.size() == 40);
+}
+
+TEST_CASE("the vDSO has no file: read from memory, named from its .dynsym") {
+  auto base = static_cast<uintptr_t>(::getauxval(AT_SYSINFO_EHDR));
+  if (base == 0) {
+    MESSAGE("no vDSO in this process: not checked");
+    return;
+  }
+  // Where clock_gettime is, read independently with libelf from the image.
+  auto maps = self_maps();
+  const auto* m = maps.find(base);
+  REQUIRE(m != nullptr);
+  REQUIRE(m->path == "[vdso]");
+  elf_version(EV_CURRENT);
+  Elf* elf = elf_memory(reinterpret_cast<char*>(m->start), m->end - m->start);
+  REQUIRE(elf != nullptr);
+  GElf_Phdr first_load{};
+  for (int i = 0; gelf_getphdr(elf, i, &first_load) && first_load.p_type != PT_LOAD; ++i) {}
+  uint64_t clock_gettime_at = 0;
+  for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn; scn = elf_nextscn(elf, scn)) {
+    GElf_Shdr sh;
+    if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM) continue;
+    Elf_Data* data = elf_getdata(scn, nullptr);
+    for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; ++i) {
+      GElf_Sym s;
+      gelf_getsym(data, static_cast<int>(i), &s);
+      if (std::string(elf_strptr(elf, sh.sh_link, s.st_name)) == "__vdso_clock_gettime")
+        clock_gettime_at = base + s.st_value - first_load.p_vaddr;
+    }
+  }
+  elf_end(elf);
+  REQUIRE(clock_gettime_at != 0);
+
+  Symbolizer sym;
+  auto frames = sym.symbolize(::getpid(), maps, clock_gettime_at + 3, false);
+  REQUIRE(frames.size() == 1);
+  CHECK(frames[0].module == "[vdso]");
+  // Its aliases: clock_gettime (weak) and __vdso_clock_gettime.
+  CHECK((frames[0].function == "clock_gettime" || frames[0].function == "__vdso_clock_gettime"));
+  CHECK(frames[0].offset == 3);
+  CHECK(sym.stats().modules_loaded == 1);
+
+  // Another process of the same kernel maps the same image: shared by build-id.
+  sonde::test::TempDir dir;
+  auto child = sonde::test::Child::spawn({sonde::test::build_path("SYMBOLIZE_HELPER_A")}, dir.path + "/log");
+  REQUIRE(sonde::test::wait_for_text(dir.path + "/log", "ready"));
+  auto child_maps = sonde::target::read_maps(child.pid());
+  REQUIRE(child_maps.has_value());
+  const sonde::target::Mapping* child_vdso = nullptr;
+  for (const auto& cm : child_maps->mappings)
+    if (cm.path == "[vdso]") child_vdso = &cm;
+  REQUIRE(child_vdso != nullptr);
+  auto in_child = sym.symbolize(child.pid(), *child_maps, child_vdso->start + (clock_gettime_at - base) + 3, false);
+  CHECK(outer(in_child).function == frames[0].function);
+  CHECK(sym.stats().modules_loaded == 1);
+}
+
+TEST_CASE("many threads symbolizing at once agree") {
+  Symbolizer sym;
+  auto maps = self_maps();
+  std::vector<uintptr_t> pcs = {sonde_test::deep::Box<int>::get(1).pc, sonde_test::call_inlined().pc,
+                                subject_c_function(2).pc,
+                                reinterpret_cast<uintptr_t>(::dlsym(RTLD_DEFAULT, "nanosleep")) + 3};
+  std::vector<std::vector<std::string>> seen(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 50; ++round)
+        for (auto pc : pcs)
+          if (round == 49) seen[t].push_back(outer(sym.symbolize(::getpid(), maps, pc, true)).function);
+          else sym.symbolize(::getpid(), maps, pc, true);
+    });
+  for (auto& th : threads) th.join();
+  for (int t = 1; t < 4; ++t) CHECK(seen[t] == seen[0]);
+  CHECK(seen[0][0] == "sonde_test::deep::Box<int>::get(int)");
+  CHECK(seen[0][3] == "nanosleep");
+  CHECK(sym.stats().modules_loaded <= 4);  // 2 modules, each at most loaded twice in a race
 }
