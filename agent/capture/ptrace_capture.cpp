@@ -93,9 +93,10 @@ Result<std::vector<ThreadResult>> capture_all_at_once(pid_t pid, const std::vect
   for (size_t i = 0; i < tids.size(); ++i) {
     if (!ok[i]) continue;
     if (auto w = tracees[i].wait_stop(o.stop_timeout); !w) {
+      // Released last (below): its release retries the stop, and the
+      // others must not stay stopped meanwhile.
       out[i] = failed(tids[i], w.error());
       ok[i] = false;
-      tracees[i].release();
     }
   }
   for (size_t i = 0; i < tids.size(); ++i) {
@@ -120,7 +121,9 @@ Result<std::vector<ThreadResult>> capture_all_at_once(pid_t pid, const std::vect
     snap.stack_start = snap.regs.sp();
     out[i].snapshot = std::move(snap);
   }
-  for (auto& t : tracees) t.release();
+  for (auto& t : tracees)
+    if (t.state() == Tracee::State::stopped) t.release();
+  for (auto& t : tracees) t.release();  // the ones that never stopped
   for (size_t i = 0; i < tids.size(); ++i)
     if (ok[i]) out[i].snapshot->stopped_ns = tracees[i].detached_ns() - tracees[i].stop_observed_ns();
   return out;

@@ -33,7 +33,8 @@ struct CaptureOptions {
   size_t max_stack_bytes = 512 * 1024;
   // false: one thread at a time (each stopped for its own copy only).
   // true: stop all threads, copy all, then let all go (one instant for the
-  //       whole process; each thread is stopped longer).
+  //       whole process; each thread is stopped longer, and a thread that
+  //       does not stop holds the others for up to 1.25 x stop_timeout).
   bool consistent = false;
   // Longest wait for one thread's stop after PTRACE_INTERRUPT (the wait is
   // retried once with a quarter of it before the thread is given up).

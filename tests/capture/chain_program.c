@@ -3,9 +3,13 @@
 // pause / read / nanosleep (by thread number), main parked in pause. Prints
 // "ready" once every thread is inside its blocking call (as near as can be
 // told from outside).
-//   chain_program [threads] [--churn]
+//   chain_program [threads] [--churn | --vfork]
 // --churn adds a thread that starts and joins short-lived threads forever,
 // so that a capture meets threads that vanish.
+// --vfork: a thread "vforker" vforks a child that pauses (never execs), so
+// it sits in the kernel's vfork wait, a sleep that PTRACE_INTERRUPT cannot
+// end: the thread a capture can never stop. The child is the program's only
+// child process (find it by its ppid).
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -63,9 +67,19 @@ static void* churn_thread(void* arg) {
   return NULL;
 }
 
+static void* vfork_thread(void* arg) {
+  (void)arg;
+  pthread_setname_np(pthread_self(), "vforker");
+  if (vfork() == 0) {
+    for (;;) pause();  // the vfork child: syscalls only, never returns
+  }
+  return NULL;
+}
+
 int main(int argc, char** argv) {
   int threads = argc > 1 ? atoi(argv[1]) : 3;
   int churn = argc > 2 && strcmp(argv[2], "--churn") == 0;
+  int stuck = argc > 2 && strcmp(argv[2], "--vfork") == 0;
   if (pipe(pipe_fds) != 0) return 1;
   for (int i = 1; i <= threads; ++i) {
     pthread_t t;
@@ -76,6 +90,11 @@ int main(int argc, char** argv) {
   if (churn) {
     pthread_t t;
     pthread_create(&t, NULL, churn_thread, NULL);
+  }
+  if (stuck) {
+    pthread_t t;
+    pthread_create(&t, NULL, vfork_thread, NULL);
+    usleep(50000);  // let it reach the vfork wait
   }
   printf("ready\n");
   fflush(stdout);

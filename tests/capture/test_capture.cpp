@@ -316,3 +316,82 @@ TEST_CASE("a running thread is captured too, and the heartbeat barely notices") 
   CHECK(saw_running);
   require_untouched(pid);
 }
+
+TEST_CASE("a thread that never reaches its stop is given up, and still let go") {
+  test::require_ptrace();
+  Target t;
+  start(t, {own_program("capture_chain_fp"), "1", "--vfork"});
+  pid_t pid = t.child.pid();
+  // The vfork child shares the node's memory: end it by its pid when done.
+  struct VforkChild {
+    pid_t parent;
+    ~VforkChild() {
+      for (pid_t p : target::list_pids()) {
+        auto st = target::read_stat(p);
+        if (st && st->ppid == parent) ::kill(p, SIGKILL);
+      }
+    }
+  } vfork_child{pid};
+  pid_t vforker = 0;
+  auto tids = target::list_tasks(pid);
+  REQUIRE(tids);
+  for (pid_t tid : *tids)
+    if (test::read_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/comm") == "vforker\n")
+      vforker = tid;
+  REQUIRE(vforker != 0);
+  REQUIRE(test::wait_until([&] {
+    auto st = target::read_task_stat(pid, vforker);
+    return st && st->state == 'D';
+  }));
+
+  for (bool consistent : {false, true}) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = capture::capture_process(
+        pid, capture::CaptureOptions{.consistent = consistent, .stop_timeout = std::chrono::milliseconds(100)});
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    REQUIRE(r);
+    size_t ok = 0;
+    for (auto& th : *r) {
+      if (th.tid == vforker) {
+        REQUIRE(!th.snapshot);
+        CHECK(!th.vanished);
+        CHECK(th.snapshot.error().message.find("did not stop") != std::string::npos);
+      } else {
+        CHECK(th.snapshot);
+        ok += th.snapshot.has_value();
+      }
+    }
+    CHECK(ok == r->size() - 1);
+    std::printf("unstoppable thread (%s): capture took %.0f ms with a 100 ms stop timeout\n",
+                consistent ? "consistent" : "per-thread", ms);
+    // The capture thread has exited: the kernel detached the vforker.
+    require_untouched(pid);
+    auto st = target::read_task_stat(pid, vforker);
+    REQUIRE(st);
+    CHECK(st->state == 'D');  // still in its vfork wait, untouched
+  }
+}
+
+TEST_CASE("the agent killed mid-capture leaves the node running and untraced") {
+  test::require_ptrace();
+  Target t;
+  start_threads(t, 64);
+  pid_t pid = t.child.pid();
+  for (int round = 0; round < 5; ++round) {
+    pid_t agent = ::fork();
+    if (agent == 0) {
+      for (;;) (void)capture::capture_process(pid, capture::CaptureOptions{.consistent = (round % 2 == 1)});
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 + 7 * round));
+    ::kill(agent, SIGKILL);
+    ::waitpid(agent, nullptr, 0);
+    require_untouched(pid);
+    auto tids = target::list_tasks(pid);
+    REQUIRE(tids);
+    for (pid_t tid : *tids) {
+      auto st = target::read_task_stat(pid, tid);
+      if (st) CHECK(st->state != 't');
+    }
+  }
+  CHECK(t.child.running());
+}
