@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <map>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -42,18 +43,20 @@ void* sleeper(void*) {
   return nullptr;
 }
 
-// Facts of every thread of pid by name, once each is blocked in a system
-// call (polled: the threads park right after they start).
-std::map<std::string, ThreadFacts> parked_threads(pid_t pid, size_t count) {
+// Facts of the threads of pid by name, once every name in `names` is there
+// and blocked in a system call (polled: threads park, and a new thread
+// carries its creator's name until it renames itself).
+std::map<std::string, ThreadFacts> parked_threads(pid_t pid, const std::vector<std::string>& names) {
   std::map<std::string, ThreadFacts> by_name;
   bool ok = sonde::test::wait_until([&] {
     by_name.clear();
     auto tids = sonde::target::list_tasks(pid);
-    if (!tids || tids->size() != count) return false;
-    for (pid_t tid : *tids) {
-      auto f = read_thread_facts(pid, tid);
-      if (!f || f->state != 'S' || f->syscall_nr < 0) return false;
-      by_name[f->name] = *f;
+    if (!tids) return false;
+    for (pid_t tid : *tids)
+      if (auto f = read_thread_facts(pid, tid)) by_name[f->name] = *f;
+    for (const auto& name : names) {
+      auto it = by_name.find(name);
+      if (it == by_name.end() || it->second.state != 'S' || it->second.syscall_nr < 0) return false;
     }
     return true;
   });
@@ -114,7 +117,7 @@ TEST_CASE("a child blocked in read on a pipe, and its thread in nanosleep") {
     char byte;
     for (;;) ::read(fds[0], &byte, 1);  // the parent never writes
   }
-  auto threads = parked_threads(child.pid, 2);
+  auto threads = parked_threads(child.pid, {"facts-main", "facts-sleep"});
   REQUIRE(threads.count("facts-main"));
   REQUIRE(threads.count("facts-sleep"));
 
@@ -162,7 +165,7 @@ TEST_CASE("target_chain_c: pause, read on a pipe, nanosleep, futex in pthread_jo
   sonde::test::TempDir dir;
   auto child = sonde::test::Child::spawn({exe}, dir.path + "/log");
   REQUIRE(sonde::test::wait_for_text(dir.path + "/log", "ready"));
-  auto threads = parked_threads(child.pid(), 4);
+  auto threads = parked_threads(child.pid(), {"target_chain_c", "chain-1", "chain-2", "chain-3"});
   REQUIRE(threads.count("chain-1"));
   REQUIRE(threads.count("chain-2"));
   REQUIRE(threads.count("chain-3"));
@@ -170,6 +173,5 @@ TEST_CASE("target_chain_c: pause, read on a pipe, nanosleep, futex in pthread_jo
   CHECK(starts_with(threads["chain-2"].wait, "read on fd "));
   CHECK(threads["chain-2"].wait.find("(pipe:[") != std::string::npos);
   CHECK((threads["chain-3"].wait == "clock_nanosleep" || threads["chain-3"].wait == "nanosleep"));
-  for (auto& [name, f] : threads)
-    if (!starts_with(name, "chain-")) CHECK(f.wait == "futex wait");  // main, in pthread_join
+  CHECK(threads["target_chain_c"].wait == "futex wait");  // main, in pthread_join
 }
