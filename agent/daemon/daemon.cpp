@@ -4,6 +4,8 @@
 
 #include <boost/asio/post.hpp>
 #include <csignal>
+#include <thread>
+#include <vector>
 
 #include "daemon/metrics.h"
 #include "host/virtual_memory.h"
@@ -49,22 +51,15 @@ void Daemon::add_routes() {
     reply(Response::json(200, std::string("{\"status\": \"ok\", \"node_attached\": ") +
                                   (attached ? "true" : "false") + "}\n"));
   });
-  // Status reads a few small /proc files: quick enough for the I/O thread.
+  // Status reads a few small /proc files (cached briefly): quick enough for the I/O thread.
   router_.add("GET", routes::status, [this](const Request&, Reply reply) {
-    std::optional<target::NodeFacts> facts;
-    if (auto node = tracker_->current()) {
-      if (auto f = target::read_node_facts(*node)) facts = std::move(*f);
-    }
-    auto vm = host::read_virtual_memory();
-    reply(Response::json(200, protocol::status_json(info_, facts, vm ? *vm : host::VirtualMemory{},
-                                                    protocol::now_epoch())));
+    auto facts = facts_.get(tracker_->current());
+    reply(Response::json(200, protocol::status_json(info_, facts.node, facts.host, protocol::now_epoch())));
   });
   router_.add("GET", routes::metrics, [this](const Request&, Reply reply) {
-    std::optional<target::NodeFacts> facts;
-    if (auto node = tracker_->current()) {
-      if (auto f = target::read_node_facts(*node)) facts = std::move(*f);
-    }
-    reply(Response::text(200, metrics_text(facts, protocol::now_epoch() - info_.agent_start_time, server_->stats()),
+    auto facts = facts_.get(tracker_->current());
+    reply(Response::text(200,
+                         metrics_text(facts.node, protocol::now_epoch() - info_.agent_start_time, server_->stats()),
                          "text/plain; version=0.0.4; charset=utf-8"));
   });
 }
@@ -111,8 +106,7 @@ Result<void> Daemon::start() {
 }
 
 void Daemon::shutdown() {
-  if (shutting_down_) return;
-  shutting_down_ = true;
+  if (shutting_down_.exchange(true)) return;
   notifier_.stopping();
   boost::system::error_code ec;
   signals_.cancel(ec);
@@ -126,7 +120,10 @@ void Daemon::stop() {
 
 int Daemon::run() {
   if (on_ready) boost::asio::post(io_, on_ready);
+  std::vector<std::thread> extra;
+  for (int i = 1; i < io_threads_; ++i) extra.emplace_back([this] { io_.run(); });
   io_.run();
+  for (auto& t : extra) t.join();
   workers_.join();
   spdlog::info("stopped");
   log::flush_all();

@@ -6,11 +6,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
 
 #include "config/agent_config.h"
+#include "daemon/facts_cache.h"
 #include "daemon/systemd_notify.h"
 #include "protocol/status_doc.h"
 #include "serve/router.h"
@@ -46,12 +48,15 @@ class Daemon {
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
   boost::asio::thread_pool workers_{2};
+  static constexpr int io_threads_ = 2;  // /api/status stays quick while another connection is served
   std::unique_ptr<target::NodeTracker> tracker_;
   serve::Router router_;
   std::unique_ptr<serve::Server> server_;
   SystemdNotifier notifier_;
   protocol::AgentInfo info_;
-  bool shutting_down_ = false;
+  // /api/status and /metrics figures are at most this old.
+  FactsCache facts_{std::chrono::milliseconds(100)};
+  std::atomic<bool> shutting_down_{false};
 };
 
 }  // namespace sonde::daemon

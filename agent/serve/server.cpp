@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
 #include <cstring>
@@ -44,7 +45,10 @@ struct Server::Acceptor : std::enable_shared_from_this<Acceptor<Protocol>> {
   Acceptor(asio::io_context& io, std::shared_ptr<Hooks> hooks) : acceptor(io), hooks(std::move(hooks)) {}
 
   void accept() {
-    acceptor.async_accept([self = this->shared_from_this()](boost::system::error_code ec, typename Protocol::socket s) {
+    // Each connection gets its own strand: the I/O threads may run different
+    // connections at once, never two handlers of the same one.
+    acceptor.async_accept(asio::make_strand(acceptor.get_executor()),
+                          [self = this->shared_from_this()](boost::system::error_code ec, typename Protocol::socket s) {
       if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
       if (!ec) self->admit(std::move(s));
       self->accept();

@@ -33,7 +33,7 @@ class Server {
   int tcp_port() const { return tcp_port_; }
 
   // Stops accepting, closes idle connections, lets the busy ones finish;
-  // removes the socket file. Call on the io thread.
+  // removes the socket file. Call from a handler on the io_context.
   void shutdown();
 
   RequestStats& stats() { return stats_; }

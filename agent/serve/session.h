@@ -36,7 +36,7 @@ struct Server::Hooks {
   std::atomic<std::size_t>* connections = nullptr;
   std::mutex mu;
   std::vector<std::weak_ptr<SessionBase>> sessions;
-  bool stopping = false;  // io thread only
+  std::atomic<bool> stopping{false};
 };
 
 std::string peer_name(const boost::asio::ip::tcp::socket& s);
@@ -69,10 +69,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void close_if_idle() override {
-    if (idle_) {
-      beast::error_code ec;
-      stream_.socket().close(ec);
-    }
+    // Called from the stopping thread: do it on this connection's strand.
+    boost::asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      if (self->idle_) {
+        beast::error_code ec;
+        self->read_timer_.cancel();
+        self->stream_.socket().close(ec);
+      }
+    });
   }
 
  private:

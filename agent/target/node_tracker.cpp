@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstring>
 
@@ -14,9 +15,15 @@ int open_pidfd(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pi
 }  // namespace
 
 NodeTracker::NodeTracker(boost::asio::io_context& io, TargetSpec spec)
-    : io_(io), spec_(std::move(spec)), pidfd_(io), retry_(io), backoff_(min_backoff) {}
+    : io_(io), strand_(boost::asio::make_strand(io)), spec_(std::move(spec)), pidfd_(strand_), retry_(strand_),
+      backoff_(min_backoff) {}
 
-NodeTracker::~NodeTracker() { stop(); }
+NodeTracker::~NodeTracker() {
+  stopped_ = true;
+  boost::system::error_code ec;
+  retry_.cancel();
+  if (pidfd_.is_open()) pidfd_.close(ec);
+}
 
 Result<NodeId> NodeTracker::start() {
   auto id = resolve(spec_);
@@ -34,9 +41,11 @@ Result<NodeId> NodeTracker::start() {
 
 void NodeTracker::stop() {
   stopped_ = true;
-  boost::system::error_code ec;
-  retry_.cancel();
-  if (pidfd_.is_open()) pidfd_.close(ec);
+  boost::asio::post(strand_, [this] {
+    boost::system::error_code ec;
+    retry_.cancel();
+    if (pidfd_.is_open()) pidfd_.close(ec);
+  });
 }
 
 std::optional<NodeId> NodeTracker::current() const {

@@ -6,6 +6,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -21,8 +23,10 @@ class NodeTracker {
   NodeTracker(boost::asio::io_context& io, TargetSpec spec);
   ~NodeTracker();
 
-  // First resolution; on failure the tracker keeps looking when it can.
+  // First resolution (call before the I/O threads run); on failure the
+  // tracker keeps looking when it can.
   Result<NodeId> start();
+  // Thread-safe.
   void stop();
 
   // The node now, or nullopt while detached. Safe from any thread.
@@ -40,6 +44,9 @@ class NodeTracker {
   void schedule_resolve();
 
   boost::asio::io_context& io_;
+  // All of the tracker's own handlers run on this strand (the agent has
+  // several I/O threads); current() is the only cross-thread reader.
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   TargetSpec spec_;
   mutable std::mutex mu_;
   std::optional<NodeId> node_;
@@ -47,7 +54,7 @@ class NodeTracker {
   boost::asio::steady_timer retry_;
   std::chrono::milliseconds backoff_;
   std::string last_error_;
-  bool stopped_ = false;
+  std::atomic<bool> stopped_{false};
   std::function<void(bool, const NodeId&)> on_change_;
 };
 
