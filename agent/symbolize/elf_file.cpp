@@ -89,6 +89,13 @@ Result<std::unique_ptr<ElfFile>> ElfFile::from_memory(std::string image, const s
   return file;
 }
 
+bool ElfFile::reload() {
+  if (fd_ < 0) return elf_ != nullptr;  // an in-memory image has nothing to give back
+  if (elf_ != nullptr) elf_end(elf_);
+  elf_ = elf_begin(fd_, ELF_C_READ_MMAP, nullptr);
+  return elf_ != nullptr;
+}
+
 ElfFile::~ElfFile() {
   if (elf_ != nullptr) elf_end(elf_);
   if (fd_ >= 0) ::close(fd_);

@@ -45,6 +45,12 @@ class ElfFile {
   ElfFile(const ElfFile&) = delete;
   ElfFile& operator=(const ElfFile&) = delete;
 
+  // Drops the libelf handle and opens a fresh one on the same fd. libelf
+  // keeps decompressed sections (what libdw asked for) until elf_end: this
+  // gives that memory back. Any Dwarf built on the old handle must be closed
+  // first. False (and unusable) if the file cannot be read again.
+  bool reload();
+
   const std::string& path() const { return path_; }
   const FileIdentity& identity() const { return identity_; }
   Elf* elf() const { return elf_; }

@@ -70,6 +70,15 @@ std::vector<SymbolFrame> Module::symbolize(uint64_t vaddr, bool return_address, 
   return frames;
 }
 
+void Module::release_dwarf() {
+  std::lock_guard lock(mu_);
+  if (!dwarf_) return;
+  dwarf_.reset();
+  // The decompressed sections belong to the libelf handle, not to libdw.
+  if (dwarf_file_ && !dwarf_file_->reload()) dwarf_file_.reset();
+  dwarf_tried_ = false;
+}
+
 // Called with mu_ held (libdw lookups are not safe to run concurrently).
 std::vector<SymbolFrame> Module::compute(uint64_t vaddr, bool return_address) {
   const uint64_t at = return_address && vaddr > 0 ? vaddr - 1 : vaddr;

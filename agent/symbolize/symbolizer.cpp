@@ -1,6 +1,7 @@
 #include "symbolize/symbolizer.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cinttypes>
@@ -209,6 +210,21 @@ Symbolizer::Stats Symbolizer::stats() const {
   s.files_checked = files_checked_.load();
   s.load_failures = load_failures_.load();
   return s;
+}
+
+void Symbolizer::release_debug_info() {
+  std::vector<std::shared_ptr<Module>> modules;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [k, m] : by_build_id_) modules.push_back(m);
+    for (const auto& [k, m] : by_identity_) modules.push_back(m);
+  }
+  // Outside mu_: a module's own lock may be held by a lookup in progress.
+  for (const auto& m : modules) m->release_dwarf();
+#ifdef __GLIBC__
+  // The freed sections are large; give the heap's free pages back too.
+  ::malloc_trim(0);
+#endif
 }
 
 void Symbolizer::forget_process(pid_t pid) {

@@ -79,6 +79,11 @@ class Symbolizer {
   // Drops what is remembered about `pid`'s mappings (the node exited).
   void forget_process(pid_t pid);
 
+  // Gives back the memory of every module's DWARF (see Module::release_dwarf)
+  // while keeping symbols and cached answers: for an idle agent (DESIGN.md
+  // §4: under 20 MiB RSS) after a capture has been symbolized.
+  void release_debug_info();
+
  private:
   // One mapped file as one process sees it.
   struct ViewKey {

@@ -96,3 +96,18 @@ TEST_CASE("a debug file whose build-id differs is ignored") {
   CHECK(outer(sym.symbolize(::getpid(), maps, libc_address("nanosleep") + 1, false)).function ==
         "nanosleep");
 }
+
+TEST_CASE("release_debug_info keeps answers and reopens DWARF for new addresses") {
+  Symbolizer sym;
+  auto maps = self_maps();
+  auto first = outer(sym.symbolize(::getpid(), maps, libc_address("nanosleep") + 8, false));
+  sym.release_debug_info();
+  auto again = outer(sym.symbolize(::getpid(), maps, libc_address("nanosleep") + 8, false));
+  CHECK(again.function == first.function);
+  CHECK(again.file == first.file);
+  CHECK(again.line == first.line);
+  auto other = outer(sym.symbolize(::getpid(), maps, libc_address("pthread_cond_wait") + 8, false));
+  CHECK(other.function == "pthread_cond_wait");
+  CHECK((other.line > 0) == !first.file.empty());  // lines again when libc6-dbg gave them before
+  CHECK(sym.stats().modules_loaded == 1);
+}
