@@ -1,0 +1,149 @@
+// format=json: the stacks document of DESIGN.md §1. A fact that is unknown is
+// left out rather than written as "" or 0, so a consumer can tell "no debug
+// info" from "line 0" without knowing our conventions.
+#include <cinttypes>
+#include <cstdio>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "render/stack_renderer.h"
+
+namespace sonde::render {
+namespace {
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// Thread names and paths are bytes the node chose; JSON must be UTF-8, so a
+// byte that does not start a valid sequence becomes U+FFFD instead of
+// making the whole document unparsable.
+std::string valid_utf8(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    bool ok = n > 0 && i + n <= s.size();
+    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+    if (ok) {
+      out.append(s, i, n);
+      i += n;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
+void write_string(JsonWriter& w, const std::string& value) {
+  std::string clean = valid_utf8(value);
+  w.String(clean.data(), static_cast<rapidjson::SizeType>(clean.size()));
+}
+
+void key_string(JsonWriter& w, const char* key, const std::string& value) {
+  w.Key(key);
+  write_string(w, value);
+}
+
+// Only when known: the "absent when unknown" rule in one place.
+void key_string_if(JsonWriter& w, const char* key, const std::string& value) {
+  if (!value.empty()) key_string(w, key, value);
+}
+
+// A hex string, because JSON numbers lose 64-bit addresses in most readers
+// (JavaScript's doubles stop at 2^53).
+void write_address(JsonWriter& w, uint64_t address) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%" PRIx64, address);
+  key_string(w, "address", buf);
+}
+
+void write_frame(JsonWriter& w, const aggregate::Frame& f) {
+  w.StartObject();
+  write_address(w, f.address);
+  key_string_if(w, "module", f.module);
+  if (!f.function.empty()) {
+    key_string(w, "function", f.function);
+    // Without a symbol the offset is meaningless, so it goes with the name.
+    w.Key("offset");
+    w.Uint64(f.offset);
+  }
+  if (f.line > 0) {
+    key_string_if(w, "file", f.file);
+    w.Key("line");
+    w.Int(f.line);
+  }
+  w.Key("inlined");
+  w.Bool(f.inlined);
+  w.EndObject();
+}
+
+void write_thread(JsonWriter& w, const aggregate::ThreadStack& t) {
+  w.StartObject();
+  w.Key("tid");
+  w.Int(t.tid);
+  key_string_if(w, "name", t.name);
+  // '?' (or NUL) is the model's "state not read".
+  if (t.state != '?' && t.state != '\0') key_string(w, "state", std::string(1, t.state));
+  key_string_if(w, "state_name", t.state_name);
+  key_string_if(w, "wait", t.wait);
+  w.Key("cpu_user_s");
+  w.Double(t.cpu_user_s);
+  w.Key("cpu_system_s");
+  w.Double(t.cpu_system_s);
+  w.Key("stopped_us");
+  w.Uint64(t.stopped_us);
+  w.Key("in_kernel");
+  w.Bool(t.in_kernel);
+  w.Key("complete");
+  w.Bool(t.complete);
+  key_string_if(w, "error", t.error);
+  w.Key("frames");
+  w.StartArray();
+  for (const auto& f : t.frames) write_frame(w, f);
+  w.EndArray();
+  if (!t.kernel_stack.empty()) {
+    w.Key("kernel_stack");
+    w.StartArray();
+    for (const auto& k : t.kernel_stack) write_string(w, k);
+    w.EndArray();
+  }
+  w.EndObject();
+}
+
+class JsonStacks final : public StackRenderer {
+ public:
+  std::string content_type() const override { return "application/json"; }
+
+  std::string render(const aggregate::StackDump& dump) const override {
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    // Microsecond resolution is all a capture time or a cpu time can carry.
+    w.SetMaxDecimalPlaces(6);
+    w.StartObject();
+    w.Key("pid");
+    w.Int(dump.pid);
+    key_string_if(w, "exe", dump.exe);
+    w.Key("cmdline");
+    w.StartArray();
+    for (const auto& a : dump.cmdline) write_string(w, a);
+    w.EndArray();
+    key_string_if(w, "captured_at", dump.captured_at);
+    key_string_if(w, "mode", dump.mode);
+    w.Key("wall_ms");
+    w.Double(dump.wall_ms);
+    w.Key("threads");
+    w.StartArray();
+    for (const auto& t : dump.threads) write_thread(w, t);
+    w.EndArray();
+    w.EndObject();
+    return std::string(buf.GetString(), buf.GetSize());
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<StackRenderer> make_json_stacks() { return std::make_unique<JsonStacks>(); }
+
+}  // namespace sonde::render
