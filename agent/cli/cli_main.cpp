@@ -13,12 +13,12 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::map<CLI::App*, Runner> runners;
   auto add = [&](Runner (*f)(CLI::App&)) {
-    auto before = app.get_subcommands({});
     Runner r = f(app);
     runners[app.get_subcommands({}).back()] = std::move(r);
   };
   add(add_agent_command);
   add(add_status_command);
+  add(add_stacks_command);
   add(add_demo_command);
   try {
     app.parse(argc, argv);

@@ -10,6 +10,8 @@
 #include "daemon/metrics.h"
 #include "host/virtual_memory.h"
 #include "log/logging.h"
+#include "log/rotated_file.h"
+#include "render/stack_renderer.h"
 #include "protocol/iso_time.h"
 #include "protocol/routes.h"
 #include "sonde_version.h"
@@ -64,6 +66,58 @@ void Daemon::add_routes() {
   });
 }
 
+void Daemon::add_stack_routes() {
+  router_.add("GET", protocol::routes::stacktrace,
+              with_node([this](const target::NodeId& node, const Request& req, Reply reply) {
+                std::string format = req.query.count("format") ? req.query.at("format") : "html";
+                std::shared_ptr<render::StackRenderer> renderer = render::stack_renderer(format);
+                if (!renderer) {
+                  reply(Response::error(400, "bad_request", "unknown format \"" + format + "\"; use html, json or text"));
+                  return;
+                }
+                auto consistent = protocol::param_bool(req.query, "consistent");
+                if (!consistent) {
+                  reply(Response::error(consistent.error()));
+                  return;
+                }
+                aggregate::DumpOptions opts;
+                opts.consistent = consistent->value_or(false);
+                // A capture takes milliseconds to tens of them: never on the I/O thread.
+                boost::asio::post(workers_, [this, node, opts, renderer, reply = std::move(reply)] {
+                  if (!target::still_alive(node)) {
+                    reply(Response::error(503, "node_unavailable", "the node exited"));
+                    return;
+                  }
+                  auto dump = dumper_.dump(node.pid, opts);
+                  if (!dump) {
+                    spdlog::warn("stack dump of pid {} failed: {}", node.pid, dump.error().message);
+                    reply(Response::error(dump.error()));
+                    return;
+                  }
+                  reply(Response::text(200, renderer->render(*dump), renderer->content_type()));
+                });
+              }));
+}
+
+void Daemon::write_stacktrace_file() {
+  auto node = tracker_->current();
+  if (!node) {
+    spdlog::warn("SIGUSR1: no node attached, no stacktrace.html written");
+    return;
+  }
+  auto dump = dumper_.dump(node->pid, {});
+  if (!dump) {
+    spdlog::error("SIGUSR1: stack dump of pid {} failed: {}", node->pid, dump.error().message);
+    return;
+  }
+  std::string path = cfg_.logs + "/stacktrace.html";
+  if (auto r = log::write_rotated(path, render::make_html_stacks()->render(*dump), static_cast<int>(cfg_.stacktrace_keep)); !r) {
+    spdlog::error("SIGUSR1: {}", r.error().message);
+    return;
+  }
+  spdlog::info("SIGUSR1: wrote {} ({} threads, {:.1f} ms)", path, dump->threads.size(), dump->wall_ms);
+}
+
 Result<void> Daemon::start() {
   if (auto v = config::validate(cfg_); !v) return v;
   log::LogOptions lo{cfg_.logs, cfg_.log_max_bytes, cfg_.log_keep, false};
@@ -76,6 +130,8 @@ Result<void> Daemon::start() {
   if (!first && !spec.can_reresolve()) return std::unexpected(first.error());
 
   add_routes();
+  add_stack_routes();
+  sigusr1_ = std::make_unique<Sigusr1Dumper>([this] { write_stacktrace_file(); });
   serve::Limits limits;
   limits.max_connections = static_cast<std::size_t>(cfg_.max_connections);
   limits.read_timeout = std::chrono::milliseconds(static_cast<int64_t>(cfg_.read_timeout * 1000));
@@ -112,6 +168,7 @@ void Daemon::shutdown() {
   signals_.cancel(ec);
   tracker_->stop();
   server_->shutdown();
+  if (sigusr1_) sigusr1_->stop();
 }
 
 void Daemon::stop() {

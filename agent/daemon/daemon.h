@@ -12,7 +12,9 @@
 #include <optional>
 
 #include "config/agent_config.h"
+#include "aggregate/stack_dumper.h"
 #include "daemon/facts_cache.h"
+#include "daemon/sigusr1_dumper.h"
 #include "daemon/systemd_notify.h"
 #include "protocol/status_doc.h"
 #include "serve/router.h"
@@ -40,10 +42,15 @@ class Daemon {
 
  private:
   void add_routes();
+  void add_stack_routes();
+  // SIGUSR1: stacktrace.html into the logs folder, rotated.
+  void write_stacktrace_file();
   void shutdown();
   // Wraps a node route: 503 while detached, else the handler with the node.
   serve::Handler with_node(std::function<void(const target::NodeId&, const serve::Request&, serve::Reply)> h);
 
+  // First: SIGUSR1 is blocked before any of the agent's threads exist.
+  BlockSigusr1 block_sigusr1_;
   config::AgentConfig cfg_;
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
@@ -53,6 +60,8 @@ class Daemon {
   serve::Router router_;
   std::unique_ptr<serve::Server> server_;
   SystemdNotifier notifier_;
+  aggregate::StackDumper dumper_;
+  std::unique_ptr<Sigusr1Dumper> sigusr1_;
   protocol::AgentInfo info_;
   // /api/status and /metrics figures are at most this old.
   FactsCache facts_{std::chrono::milliseconds(100)};

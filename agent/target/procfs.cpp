@@ -128,6 +128,8 @@ Result<std::vector<std::string>> read_cmdline(pid_t pid) {
     }
   }
   if (!cur.empty()) args.push_back(cur);
+  // Programs that rewrite their title (redis, nginx) pad argv with NULs.
+  while (!args.empty() && args.back().empty()) args.pop_back();
   return args;
 }
 

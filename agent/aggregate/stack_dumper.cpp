@@ -1,0 +1,85 @@
+#include "aggregate/stack_dumper.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+
+#include "capture/ptrace_capture.h"
+#include "protocol/iso_time.h"
+#include "target/maps.h"
+#include "target/procfs.h"
+#include "target/thread_facts.h"
+
+namespace sonde::aggregate {
+
+StackDumper::StackDumper() = default;
+
+Result<StackDump> StackDumper::dump(pid_t pid, const DumpOptions& options) {
+  std::lock_guard lock(mu_);
+  auto started = std::chrono::steady_clock::now();
+  StackDump out;
+  out.pid = pid;
+  out.captured_at = protocol::iso_utc(protocol::now_epoch());
+  out.mode = options.consistent ? "consistent" : "per-thread";
+  if (auto args = target::read_cmdline(pid)) out.cmdline = *args;
+
+  // Thread facts first: what each thread waits on as it runs, not as we stop it.
+  std::map<pid_t, target::ThreadFacts> facts;
+  if (auto tids = target::list_tasks(pid)) {
+    for (pid_t tid : *tids)
+      if (auto f = target::read_thread_facts(pid, tid)) facts[tid] = std::move(*f);
+  } else {
+    return std::unexpected(tids.error());
+  }
+
+  capture::CaptureOptions copts;
+  copts.consistent = options.consistent;
+  copts.max_stack_bytes = options.max_stack_bytes;
+  auto captured = capture::capture_process(pid, copts);
+  if (!captured) return std::unexpected(captured.error());
+  // Maps after the capture: every thread's stack and code is mapped in them.
+  auto maps = target::read_maps(pid);
+  if (!maps) return std::unexpected(maps.error());
+  if (auto exe = maps->mappings.empty() ? nullptr : &maps->mappings.front(); exe) out.exe = exe->path;
+
+  unwind::ProcessView view(pid, *maps, modules_);
+  for (auto& result : *captured) {
+    if (result.vanished) continue;  // it exited: not part of the picture
+    ThreadStack t;
+    t.tid = result.tid;
+    if (auto it = facts.find(result.tid); it != facts.end()) {
+      const auto& f = it->second;
+      t.name = f.name;
+      t.state = f.state;
+      t.state_name = f.state_name;
+      t.wait = f.wait;
+      t.cpu_user_s = f.cpu_user_s;
+      t.cpu_system_s = f.cpu_system_s;
+      t.kernel_stack = f.kernel_stack;
+    }
+    if (!result.snapshot) {
+      t.error = result.snapshot.error().message;
+      t.complete = false;
+      out.threads.push_back(std::move(t));
+      continue;
+    }
+    const auto& snap = *result.snapshot;
+    t.stopped_us = snap.stopped_ns / 1000;
+    t.in_kernel = snap.in_kernel;
+    auto stack = unwinder_.unwind(snap, view);
+    t.complete = stack.complete;
+    for (const auto& f : stack.frames) {
+      auto frames = symbolizer_.symbolize(pid, *maps, f.pc, f.return_address);
+      for (auto& sf : frames) t.frames.push_back(std::move(sf));
+    }
+    out.threads.push_back(std::move(t));
+  }
+  std::sort(out.threads.begin(), out.threads.end(),
+            [](const ThreadStack& a, const ThreadStack& b) { return a.tid < b.tid; });
+  // DWARF is big and a dump is rare: give its memory back, keep the answers.
+  symbolizer_.release_debug_info();
+  out.wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  return out;
+}
+
+}  // namespace sonde::aggregate
