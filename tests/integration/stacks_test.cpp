@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 #include <rapidjson/document.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -288,4 +290,52 @@ TEST_CASE("the heartbeat thread's longest stall while stacks are taken is report
   MESSAGE("heartbeat idle: " << idle << "heartbeat with 20 dumps: " << busy);
   check_untouched(node.pid());
   CHECK(node.running());
+}
+
+namespace {
+// Sends a request on the unix socket and returns the connected fd (the caller closes it).
+int send_request(const std::string& socket_path, const std::string& target) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", socket_path.c_str());
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  std::string req = "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  return fd;
+}
+}  // namespace
+
+TEST_CASE("kill -9 of the agent mid-capture, and clients hanging up, leave no thread stopped or traced") {
+  require_ptrace();
+  Target node("SONDE_TARGET_THREADS", {"256"});
+  for (int round = 0; round < 8; ++round) {
+    CAPTURE(round);
+    AgentProcess agent;
+    REQUIRE(agent.start({"--pid", std::to_string(node.child.pid())}));
+    int fd = send_request(agent.socket, "/api/status/stacktrace?format=json" +
+                                            std::string(round % 2 ? "&consistent=true" : ""));
+    REQUIRE(fd >= 0);
+    ::usleep(static_cast<useconds_t>(1000 + round * 1500));  // land inside the capture at different points
+    agent.child.kill_now();
+    ::close(fd);
+    // The kernel detaches a dead tracer's tracees; nothing may stay stopped.
+    CHECK(wait_until([&] {
+      for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(node.child.pid()) + "/task")) {
+        std::string st = read_file(e.path().string() + "/status");
+        if (st.find("TracerPid:\t0\n") == std::string::npos || st.find("(tracing stop)") != std::string::npos) return false;
+      }
+      return true;
+    }, std::chrono::seconds(5)));
+    CHECK(node.child.running());
+  }
+  // A client that hangs up right after asking: the capture finishes, the agent goes on.
+  AgentProcess agent;
+  REQUIRE(agent.start({"--pid", std::to_string(node.child.pid())}));
+  for (int i = 0; i < 5; ++i) ::close(send_request(agent.socket, "/api/status/stacktrace?format=html"));
+  CHECK(wait_until([&] { return agent.get("/api/status/stacktrace?format=json").status == 200; }));
+  check_untouched(node.child.pid());
 }
