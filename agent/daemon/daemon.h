@@ -13,6 +13,7 @@
 
 #include "config/agent_config.h"
 #include "aggregate/stack_dumper.h"
+#include "daemon/agent_context.h"
 #include "daemon/facts_cache.h"
 #include "daemon/sigusr1_dumper.h"
 #include "daemon/systemd_notify.h"
@@ -41,13 +42,8 @@ class Daemon {
   const config::AgentConfig& config() const { return cfg_; }
 
  private:
-  void add_routes();
-  void add_stack_routes();
-  // SIGUSR1: stacktrace.html into the logs folder, rotated.
-  void write_stacktrace_file();
+  void write_stacktrace_on_signal();
   void shutdown();
-  // Wraps a node route: 503 while detached, else the handler with the node.
-  serve::Handler with_node(std::function<void(const target::NodeId&, const serve::Request&, serve::Reply)> h);
 
   // First: SIGUSR1 is blocked before any of the agent's threads exist.
   BlockSigusr1 block_sigusr1_;
@@ -62,6 +58,7 @@ class Daemon {
   SystemdNotifier notifier_;
   aggregate::StackDumper dumper_;
   std::unique_ptr<Sigusr1Dumper> sigusr1_;
+  std::unique_ptr<AgentContext> ctx_;
   protocol::AgentInfo info_;
   // /api/status and /metrics figures are at most this old.
   FactsCache facts_{std::chrono::milliseconds(100)};

@@ -1,0 +1,45 @@
+// What the route files and jobs of the daemon may use of the running agent.
+// Each feature registers its routes from a file of its own (routes_*.cpp)
+// through this, so daemon.cpp stays wiring only.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <functional>
+
+#include "aggregate/stack_dumper.h"
+#include "config/agent_config.h"
+#include "daemon/facts_cache.h"
+#include "protocol/status_doc.h"
+#include "serve/router.h"
+#include "serve/server.h"
+#include "target/node_tracker.h"
+
+namespace sonde::daemon {
+
+using NodeHandler = std::function<void(const target::NodeId&, const serve::Request&, serve::Reply)>;
+
+struct AgentContext {
+  const config::AgentConfig& cfg;
+  const protocol::AgentInfo& info;
+  boost::asio::io_context& io;
+  boost::asio::thread_pool& workers;  // slow work (captures) goes here, never on the I/O threads
+  serve::Router& router;
+  serve::Server& server;
+  target::NodeTracker& tracker;
+  FactsCache& facts;
+  aggregate::StackDumper& dumper;
+
+  // A node route: 503 while detached, else the handler with the node.
+  serve::Handler with_node(NodeHandler h) const;
+};
+
+// Route files.
+void add_status_routes(AgentContext& ctx);
+void add_stack_routes(AgentContext& ctx);
+
+// stacktrace.html into the logs folder, rotating the earlier ones (SIGUSR1,
+// and later the health checker). Returns the path written.
+Result<std::string> write_stacktrace_file(AgentContext& ctx);
+
+}  // namespace sonde::daemon
