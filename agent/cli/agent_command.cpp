@@ -40,6 +40,9 @@ Runner add_agent_command(CLI::App& app) {
       case config::Kind::text:
         opt = sub->add_option(flag, *static_cast<std::string*>(field), key.help);
         break;
+      case config::Kind::flag:
+        opt = sub->add_flag(flag, *static_cast<bool*>(field), key.help);
+        break;
     }
     args->options[key.name] = opt;
   }

@@ -38,6 +38,18 @@ const std::vector<Key>& agent_keys() {
        [](AgentConfig& c) -> void* { return &c.stacktrace_keep; }},
       {"socket-mode", Kind::integer, "file mode of the unix socket (octal in a JSON string: \"0660\")",
        [](AgentConfig& c) -> void* { return &c.socket_mode; }},
+      {"jwt-key", Kind::text, "require JWTs on HTTP: an HS256 secret file, or an RS256/ES256 public key (PEM)",
+       [](AgentConfig& c) -> void* { return &c.jwt_key; }},
+      {"jwt-role-claim", Kind::text, "the JWT claim that lists the roles (default roles)",
+       [](AgentConfig& c) -> void* { return &c.jwt_role_claim; }},
+      {"public-status", Kind::flag, "serve /api/status and /metrics without a token",
+       [](AgentConfig& c) -> void* { return &c.public_status; }},
+      {"socket-allow", Kind::text, "peers allowed on the unix socket: UID or @GROUP, comma-separated (root always)",
+       [](AgentConfig& c) -> void* { return &c.socket_allow; }},
+      {"socket-group", Kind::text, "group that owns the unix socket file",
+       [](AgentConfig& c) -> void* { return &c.socket_group; }},
+      {"insecure-http", Kind::flag, "allow --http on a non-loopback address without --jwt-key",
+       [](AgentConfig& c) -> void* { return &c.insecure_http; }},
   };
   return keys;
 }
@@ -79,6 +91,10 @@ Result<void> set_from_json(const Key& key, const rapidjson::Value& v, const std:
     case Kind::text:
       if (!v.IsString()) return wrong("a string");
       *static_cast<std::string*>(field) = v.GetString();
+      return {};
+    case Kind::flag:
+      if (!v.IsBool()) return wrong("true or false");
+      *static_cast<bool*>(field) = v.GetBool();
       return {};
   }
   return {};

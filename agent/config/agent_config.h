@@ -31,9 +31,17 @@ struct AgentConfig {
   double read_timeout = 30.0;                // seconds for a whole request
   int64_t stacktrace_keep = 10;              // rotated stacktrace.html files kept
   int64_t socket_mode = 0660;                // written as octal in JSON ("0660") or decimal
+
+  // Who may ask (serve/auth): JWTs on HTTP, peer credentials on the socket.
+  std::string jwt_key;                       // HS256 secret file, or RS256/ES256 public key (PEM)
+  std::string jwt_role_claim = "roles";      // claim holding the roles (a string array)
+  bool public_status = false;                // status and metrics without a token
+  std::string socket_allow;                  // "UID,@GROUP,..." allowed on the socket (root always)
+  std::string socket_group;                  // group owning the socket file
+  bool insecure_http = false;                // allow a non-loopback --http without --jwt-key
 };
 
-enum class Kind { integer, real, text, pid };
+enum class Kind { integer, real, text, pid, flag };
 
 // One key of the table: its name (the flag without "--"), help, and how to
 // reach the field of an AgentConfig.
