@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
 
 namespace sonde::aggregate {
 
@@ -62,12 +63,16 @@ std::string Profile::label(uint32_t function) const {
 ProfileBuilder::ProfileBuilder(ProfileInfo info) { profile_.info = std::move(info); }
 
 uint32_t ProfileBuilder::function_of(const Frame& f) {
-  std::string name = !f.function.empty() ? f.function : fmt::format("0x{:x}", f.address);
-  auto [it, added] = function_ids_.try_emplace({f.module, name}, uint32_t(profile_.functions.size()));
-  if (added) {
+  // The lookup key is built in a reused buffer: no allocation per frame once warm.
+  key_.assign(f.module).push_back('\0');
+  if (!f.function.empty()) key_ += f.function;
+  else fmt::format_to(std::back_inserter(key_), "0x{:x}", f.address);
+  auto it = function_ids_.find(key_);
+  if (it == function_ids_.end()) {
+    it = function_ids_.emplace(key_, uint32_t(profile_.functions.size())).first;
     ProfileFunction pf;
     pf.module = f.module;
-    pf.name = std::move(name);
+    pf.name = key_.substr(f.module.size() + 1);
     pf.address = f.address;
     pf.named = !f.function.empty();
     profile_.functions.push_back(std::move(pf));
@@ -84,10 +89,13 @@ uint32_t ProfileBuilder::function_of(const Frame& f) {
   return it->second;
 }
 
-CallEdge& ProfileBuilder::edge(uint32_t caller, uint32_t callee) {
-  auto [it, added] = edge_ids_.try_emplace({caller, callee}, profile_.edges.size());
-  if (added) profile_.edges.push_back(CallEdge{caller, callee, 0, 0, 0});
-  return profile_.edges[it->second];
+size_t ProfileBuilder::edge(uint32_t caller, uint32_t callee) {
+  auto [it, added] = edge_ids_.try_emplace(uint64_t(caller) << 32 | callee, profile_.edges.size());
+  if (added) {
+    profile_.edges.push_back(CallEdge{caller, callee, 0, 0, 0});
+    edge_seen_.push_back(0);
+  }
+  return it->second;
 }
 
 void ProfileBuilder::add(pid_t tid, const std::string& thread_name, const std::vector<Frame>& frames,
@@ -111,16 +119,15 @@ void ProfileBuilder::add(pid_t tid, const std::string& thread_name, const std::v
   leaf.self_by_line[stack.front().line] += weight;
 
   // Edges, in stack order; a recursive pair repeated in one sample counts once.
-  std::vector<std::pair<uint32_t, uint32_t>> counted;
   for (size_t i = 1; i < path_.size(); ++i) {
-    std::pair<uint32_t, uint32_t> key{path_[i - 1], path_[i]};
-    auto& e = edge(key.first, key.second);
-    if (e.samples == 0) e.call_line = stack[stack.size() - i].line;  // the caller's frame
-    if (std::find(counted.begin(), counted.end(), key) != counted.end()) continue;
-    counted.push_back(key);
+    size_t at = edge(path_[i - 1], path_[i]);
+    auto& e = profile_.edges[at];
+    if (e.samples == 0 && edge_seen_[at] == 0) e.call_line = stack[stack.size() - i].line;  // the caller's frame
+    if (edge_seen_[at] == sample_serial_) continue;
+    edge_seen_[at] = sample_serial_;
     e.samples += weight;
   }
-  if (path_.size() > 1) edge(path_[path_.size() - 2], path_.back()).self += weight;
+  if (path_.size() > 1) profile_.edges[edge(path_[path_.size() - 2], path_.back())].self += weight;
 
   auto [ti, added] = thread_ids_.try_emplace(tid, profile_.threads.size());
   if (added) {
@@ -148,6 +155,7 @@ Profile ProfileBuilder::finish() {
   edge_ids_.clear();
   thread_ids_.clear();
   seen_in_sample_.clear();
+  edge_seen_.clear();
   return out;
 }
 

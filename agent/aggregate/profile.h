@@ -134,15 +134,17 @@ class ProfileBuilder {
 
  private:
   uint32_t function_of(const Frame& f);
-  CallEdge& edge(uint32_t caller, uint32_t callee);
+  size_t edge(uint32_t caller, uint32_t callee);  // index into profile_.edges, added if new
 
   Profile profile_;
-  std::map<std::pair<std::string, std::string>, uint32_t> function_ids_;
-  std::map<std::pair<uint32_t, uint32_t>, size_t> edge_ids_;
-  std::map<pid_t, size_t> thread_ids_;
+  std::unordered_map<std::string, uint32_t> function_ids_;  // module + '\0' + name
+  std::string key_;
+  std::unordered_map<uint64_t, size_t> edge_ids_;  // caller << 32 | callee
+  std::unordered_map<pid_t, size_t> thread_ids_;
   // Scratch reused by add(): the marks that make "once per sample" cheap.
   std::vector<uint32_t> path_;
   std::vector<uint64_t> seen_in_sample_;
+  std::vector<uint64_t> edge_seen_;  // parallel to profile_.edges until finish() sorts them
   uint64_t sample_serial_ = 0;
 };
 
