@@ -60,7 +60,6 @@ class CalltreeProfile final : public ProfileRenderer {
     auto module_of = [&](uint32_t f) { return p.functions[f].module.empty() ? std::string("???") : one_line(p.functions[f].module); };
     size_t e = 0;  // edges are sorted by caller
     for (uint32_t f = 0; f < p.functions.size(); ++f) {
-      const auto& fun = p.functions[f];
       out += fmt::format("\nob={}\nfl={}\nfn={}\n", ob(module_of(f)), fl(file_of(f)), fn(name_of(f)));
       for (const auto& [line, samples] : p.stats[f].self_by_line) out += fmt::format("{} {}\n", line, samples);
       while (e < p.edges.size() && p.edges[e].caller < f) ++e;
