@@ -138,6 +138,21 @@ class PstatsProfile final : public ProfileRenderer {
       }
       m.dict_end();
     }
+    if (p.functions.empty()) {
+      // pstats refuses an empty dict ("Cannot create or construct a Stats
+      // object"), and an idle node gives no samples: one empty entry says so.
+      m.tuple(3);
+      m.text("~");
+      m.integer(0);
+      m.text("<no samples>");
+      m.tuple(5);
+      m.integer(0);
+      m.integer(0);
+      m.real(0);
+      m.real(0);
+      m.dict_begin();
+      m.dict_end();
+    }
     m.dict_end();
     return std::move(m.bytes);
   }

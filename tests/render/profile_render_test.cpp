@@ -243,6 +243,16 @@ TEST_CASE("pstats: one name in two modules without debug info stays two entries"
   CHECK(r.out == "[('/lib/a.so', 'init', 0.1), ('/lib/b.so', 'init', 0.2), ('~', '0x30', 0.1)]\n");
 }
 
+TEST_CASE("pstats: a profile without samples still loads") {
+  if (!have_tool("python3")) return;
+  test::TempDir tmp;
+  std::string path = write(tmp, "idle.pstat", rendered("pstats", Profile{}));
+  auto r = shell("python3 -c 'import pstats,sys; pstats.Stats(sys.argv[1]).print_stats()' '" + path + "'", tmp);
+  INFO(r.out, r.err);
+  CHECK(r.status == 0);
+  CHECK(contains(r.out, "0 function calls in 0.000 seconds"));
+}
+
 TEST_CASE("calltree: callgrind_annotate lists self and inclusive counts") {
   if (!have_tool("callgrind_annotate")) return;
   test::TempDir tmp;
