@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   add(add_agent_command);
   add(add_status_command);
   add(add_stacks_command);
+  add(add_heap_command);
+  add(add_mallocstats_command);
   add(add_demo_command);
   try {
     app.parse(argc, argv);

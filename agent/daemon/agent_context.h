@@ -37,6 +37,7 @@ struct AgentContext {
 // Route files.
 void add_status_routes(AgentContext& ctx);
 void add_stack_routes(AgentContext& ctx);
+void add_memory_routes(AgentContext& ctx);     // heap and debugmallocstats
 
 // stacktrace.html into the logs folder, rotating the earlier ones (SIGUSR1,
 // and later the health checker). Returns the path written.

@@ -49,6 +49,7 @@ Result<void> Daemon::start() {
   // Each feature's routes come from its own file (routes_*.cpp).
   add_status_routes(*ctx_);
   add_stack_routes(*ctx_);
+  add_memory_routes(*ctx_);
   sigusr1_ = std::make_unique<Sigusr1Dumper>([this] { write_stacktrace_on_signal(); });
   if (cfg_.http != "off" && !cfg_.http.empty()) {
     if (auto r = server_->listen_tcp(cfg_.http); !r) return r;
