@@ -57,10 +57,33 @@ void node_json(Writer& w, const target::NodeFacts& n, double now) {
   w.EndObject();
   w.EndObject();
 }
+
+void health_json(Writer& w, const HealthSummary& h) {
+  w.StartObject();
+  w.Key("url");
+  str(w, h.url);
+  w.Key("healthy");
+  w.Bool(h.healthy());
+  w.Key("state");
+  str(w, h.state);
+  w.Key("consecutive_failures");
+  w.Int64(h.consecutive_failures);
+  w.Key("checks");
+  w.Int64(h.checks);
+  if (h.last_check_time > 0) {
+    w.Key("last_check");
+    str(w, iso_utc(h.last_check_time));
+    w.Key("last_result");
+    str(w, h.last_result);
+    w.Key("last_latency_ms");
+    w.Double(h.last_latency_ms);
+  }
+  w.EndObject();
+}
 }  // namespace
 
 std::string status_json(const AgentInfo& agent, const std::optional<target::NodeFacts>& node,
-                        const host::VirtualMemory& vm, double now) {
+                        const host::VirtualMemory& vm, double now, const std::optional<HealthSummary>& health) {
   rapidjson::StringBuffer buf;
   Writer w(buf);
   w.StartObject();
@@ -92,6 +115,10 @@ std::string status_json(const AgentInfo& agent, const std::optional<target::Node
     w.Uint64(v);
   }
   w.EndObject();
+  if (health) {
+    w.Key("health");
+    health_json(w, *health);
+  }
   w.EndObject();
   return std::string(buf.GetString(), buf.GetSize()) + "\n";
 }

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 namespace sonde::config {
@@ -50,6 +51,20 @@ const std::vector<Key>& agent_keys() {
        [](AgentConfig& c) -> void* { return &c.socket_group; }},
       {"insecure-http", Kind::flag, "allow --http on a non-loopback address without --jwt-key",
        [](AgentConfig& c) -> void* { return &c.insecure_http; }},
+      {"health-url", Kind::text, "check the node's health here: http://host:port/path or unix:/path/to.sock:/path",
+       [](AgentConfig& c) -> void* { return &c.health_url; }},
+      {"health-interval", Kind::real, "seconds between health checks (default 30)",
+       [](AgentConfig& c) -> void* { return &c.health_interval; }},
+      {"health-timeout", Kind::real, "seconds a health check may take before it fails as timeout (default 5)",
+       [](AgentConfig& c) -> void* { return &c.health_timeout; }},
+      {"health-failures", Kind::integer, "failed checks in a row before the node is unhealthy (default 1)",
+       [](AgentConfig& c) -> void* { return &c.health_failures; }},
+      {"incident-cooldown", Kind::real, "seconds between two incident bundles, at least (default 300)",
+       [](AgentConfig& c) -> void* { return &c.incident_cooldown; }},
+      {"incident-keep", Kind::integer, "incident bundles kept, the oldest removed first (default 10)",
+       [](AgentConfig& c) -> void* { return &c.incident_keep; }},
+      {"incident-max-bytes", Kind::integer, "bytes of incident bundles kept in all (default 200 MiB)",
+       [](AgentConfig& c) -> void* { return &c.incident_max_bytes; }},
   };
   return keys;
 }
@@ -100,6 +115,33 @@ Result<void> set_from_json(const Key& key, const rapidjson::Value& v, const std:
   return {};
 }
 
+// Keys of the seed's node metadata entity, {"_id": "node", "type": "metadata",
+// "task_manager": {"disable_pump_scheduler": true}}: file-only (no flags), so
+// they live beside the table. nullopt: not one of them.
+std::optional<Result<void>> apply_entity_key(const std::string& name, const rapidjson::Value& v,
+                                             const std::string& origin, AgentConfig& out) {
+  auto bad = [&](const std::string& why) -> Result<void> { return fail(ErrorCode::bad_request, origin + ": " + why); };
+  if (name == "_id") {
+    if (!v.IsString()) return bad("key \"_id\" must be a string (the seed's entity form: \"node\")");
+    return Result<void>{};
+  }
+  if (name == "type") {
+    if (!v.IsString() || std::string(v.GetString()) != "metadata")
+      return bad("key \"type\" must be \"metadata\" (the seed's node metadata entity)");
+    return Result<void>{};
+  }
+  if (name != "task_manager") return std::nullopt;
+  if (!v.IsObject()) return bad("key \"task_manager\" must be an object: {\"disable_pump_scheduler\": true}");
+  for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+    std::string k = it->name.GetString();
+    if (k != "disable_pump_scheduler")
+      return bad("unknown key \"task_manager." + k + "\" (only disable_pump_scheduler)");
+    if (!it->value.IsBool()) return bad("key \"task_manager.disable_pump_scheduler\" must be true or false");
+    out.disable_scheduler = it->value.GetBool();
+  }
+  return Result<void>{};
+}
+
 }  // namespace
 
 Result<void> apply_config_json(const std::string& json, const std::string& origin,
@@ -113,6 +155,10 @@ Result<void> apply_config_json(const std::string& json, const std::string& origi
   if (!doc.IsObject()) return fail(ErrorCode::bad_request, origin + ": must be a JSON object");
   for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
     std::string name = it->name.GetString();
+    if (auto entity = apply_entity_key(name, it->value, origin, out)) {
+      if (!*entity) return *entity;
+      continue;
+    }
     const auto& keys = agent_keys();
     auto key = std::find_if(keys.begin(), keys.end(), [&](const Key& k) { return k.name == name; });
     if (key == keys.end())
@@ -147,6 +193,13 @@ Result<void> validate(const AgentConfig& c) {
   if (c.log_max_bytes < 4096) return fail(ErrorCode::bad_request, "--log-max-bytes must be at least 4096");
   if (c.socket_mode < 0 || c.socket_mode > 0777)
     return fail(ErrorCode::bad_request, "--socket-mode must be a file mode between 0 and 0777");
+  // A check every few milliseconds would be load on the node, not a health check.
+  if (c.health_interval < 0.05) return fail(ErrorCode::bad_request, "--health-interval must be at least 0.05 seconds");
+  if (c.health_timeout <= 0) return fail(ErrorCode::bad_request, "--health-timeout must be positive");
+  if (c.health_failures < 1) return fail(ErrorCode::bad_request, "--health-failures must be at least 1");
+  if (c.incident_cooldown < 0) return fail(ErrorCode::bad_request, "--incident-cooldown must not be negative");
+  if (c.incident_keep < 1 || c.incident_max_bytes < 1)
+    return fail(ErrorCode::bad_request, "--incident-keep and --incident-max-bytes must be at least 1");
   return {};
 }
 

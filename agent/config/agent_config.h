@@ -39,6 +39,18 @@ struct AgentConfig {
   std::string socket_allow;                  // "UID,@GROUP,..." allowed on the socket (root always)
   std::string socket_group;                  // group owning the socket file
   bool insecure_http = false;                // allow a non-loopback --http without --jwt-key
+
+  // The node's health check (health/) and incident bundles (incident/).
+  std::string health_url;                    // http://host:port/path or unix:/p.sock:/path; "": no checks
+  double health_interval = 30.0;             // seconds between checks
+  double health_timeout = 5.0;               // seconds a check may take
+  int64_t health_failures = 1;               // failed checks in a row before the node is unhealthy
+  double incident_cooldown = 300.0;          // seconds between incident bundles, at least
+  int64_t incident_keep = 10;                // bundles kept
+  int64_t incident_max_bytes = 200 * 1024 * 1024;  // bytes of bundles kept in all
+  // Safe mode from the config file: the seed's {"task_manager": {"disable_pump_scheduler": true}},
+  // also in its metadata entity form ("_id", "type": "metadata"). Not a flag.
+  bool disable_scheduler = false;
 };
 
 enum class Kind { integer, real, text, pid, flag };

@@ -10,7 +10,10 @@
 #include "aggregate/stack_dumper.h"
 #include "config/agent_config.h"
 #include "daemon/facts_cache.h"
+#include "health/health_checker.h"
+#include "incident/incidents.h"
 #include "protocol/status_doc.h"
+#include "schedule/scheduler.h"
 #include "serve/router.h"
 #include "serve/server.h"
 #include "target/node_tracker.h"
@@ -29,6 +32,11 @@ struct AgentContext {
   target::NodeTracker& tracker;
   FactsCache& facts;
   aggregate::StackDumper& dumper;
+  // Periodic jobs, incident bundles, and the node's health checker (null
+  // without --health-url); set by the daemon right after construction.
+  schedule::Scheduler* scheduler = nullptr;
+  incident::Incidents* incidents = nullptr;
+  health::HealthChecker* health = nullptr;
 
   // A node route: 503 while detached, else the handler with the node.
   serve::Handler with_node(NodeHandler h) const;
@@ -38,6 +46,8 @@ struct AgentContext {
 void add_status_routes(AgentContext& ctx);
 void add_stack_routes(AgentContext& ctx);
 void add_memory_routes(AgentContext& ctx);     // heap and debugmallocstats
+void add_incident_routes(AgentContext& ctx);   // also registers the core bundle parts
+void add_scheduler_routes(AgentContext& ctx);
 
 // stacktrace.html into the logs folder, rotating the earlier ones (SIGUSR1,
 // and later the health checker). Returns the path written.

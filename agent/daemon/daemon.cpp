@@ -9,6 +9,7 @@
 
 #include "log/logging.h"
 #include "protocol/iso_time.h"
+#include "schedule/safe_mode.h"
 #include "sonde_version.h"
 
 namespace sonde::daemon {
@@ -29,6 +30,61 @@ void Daemon::write_stacktrace_on_signal() {
   else spdlog::error("SIGUSR1: {}", r.error().message);
 }
 
+Result<void> Daemon::setup_auth() {
+  std::optional<serve::auth::JwtVerifier> jwt;
+  if (!cfg_.jwt_key.empty()) {
+    auto v = serve::auth::JwtVerifier::load_file(cfg_.jwt_key, cfg_.jwt_role_claim);
+    if (!v) return std::unexpected(v.error());
+    jwt = std::move(*v);
+    spdlog::info("HTTP needs {} bearer tokens ({} routes need the {} role)", jwt->algorithm(), "admin",
+                 serve::auth::admin_role);
+  } else if (cfg_.http != "off") {
+    // Without auth, only this machine may ask over TCP.
+    std::string host = cfg_.http.substr(0, cfg_.http.rfind(':'));
+    bool loopback = host == "localhost" || host.rfind("127.", 0) == 0 || host == "[::1]" || host == "::1";
+    if (!loopback && !cfg_.insecure_http)
+      return fail(ErrorCode::bad_request, "refusing --http " + cfg_.http +
+                                              " without --jwt-key: anyone on the network could freeze the node; "
+                                              "add --jwt-key FILE, bind 127.0.0.1, or force with --insecure-http");
+    if (loopback) spdlog::info("no --jwt-key: HTTP is served on loopback only, without tokens");
+    else spdlog::warn("no --jwt-key and --insecure-http: anyone who reaches {} may use the agent", cfg_.http);
+  }
+  auto allow = serve::auth::PeerAllowList::parse(cfg_.socket_allow);
+  if (!allow) return std::unexpected(allow.error());
+  auth_ = std::make_shared<serve::auth::Authorizer>(std::move(jwt), cfg_.public_status, std::move(*allow));
+  router_.set_guard([auth = auth_](const serve::Request& req, serve::Access access) { return auth->check(req, access); });
+  return {};
+}
+
+// The scheduler and its jobs, the health checker, incident bundles and safe
+// mode (startup_options.json, the config's task_manager, POST /api/scheduler).
+Result<void> Daemon::setup_jobs() {
+  scheduler_ = std::make_unique<schedule::Scheduler>(io_, capture_gate_);
+  incidents_ = std::make_unique<incident::Incidents>(
+      incident::IncidentOptions{cfg_.logs + "/incidents", cfg_.incident_cooldown,
+                                static_cast<uint64_t>(cfg_.incident_keep), static_cast<uint64_t>(cfg_.incident_max_bytes)},
+      workers_, capture_gate_);
+  ctx_->scheduler = scheduler_.get();
+  ctx_->incidents = incidents_.get();
+  if (!cfg_.health_url.empty()) {
+    auto target = health::parse_health_url(cfg_.health_url);
+    if (!target) return std::unexpected(target.error());
+    health::HealthOptions ho{*target, std::chrono::milliseconds(static_cast<int64_t>(cfg_.health_timeout * 1000)),
+                             cfg_.health_failures};
+    health_ = std::make_unique<health::HealthChecker>(io_, ho, [this] { return tracker_->current().has_value(); });
+    health_->on_unhealthy = [this](const health::CheckResult& r) { incidents_->trigger(r.result_text()); };
+    ctx_->health = health_.get();
+    scheduler_->add({"health", std::chrono::milliseconds(static_cast<int64_t>(cfg_.health_interval * 1000)), false,
+                     [h = health_.get()](schedule::JobDone done) { h->check(std::move(done)); }});
+  }
+  add_incident_routes(*ctx_);
+  add_scheduler_routes(*ctx_);
+  auto safe = schedule::decide_safe_mode(cfg_.disable_scheduler, cfg_.data);
+  if (safe.malformed) spdlog::error("{}", safe.why);
+  scheduler_->start(safe.disabled, safe.why);
+  return {};
+}
+
 Result<void> Daemon::start() {
   if (auto v = config::validate(cfg_); !v) return v;
   log::LogOptions lo{cfg_.logs, cfg_.log_max_bytes, cfg_.log_keep, false};
@@ -40,6 +96,7 @@ Result<void> Daemon::start() {
   // A fixed pid that is not there now never will be: that is a usage error.
   if (!first && !spec.can_reresolve()) return std::unexpected(first.error());
 
+  if (auto r = setup_auth(); !r) return r;
   serve::Limits limits;
   limits.max_connections = static_cast<std::size_t>(cfg_.max_connections);
   limits.read_timeout = std::chrono::milliseconds(static_cast<int64_t>(cfg_.read_timeout * 1000));
@@ -50,12 +107,14 @@ Result<void> Daemon::start() {
   add_status_routes(*ctx_);
   add_stack_routes(*ctx_);
   add_memory_routes(*ctx_);
+  if (auto r = setup_jobs(); !r) return r;
   sigusr1_ = std::make_unique<Sigusr1Dumper>([this] { write_stacktrace_on_signal(); });
   if (cfg_.http != "off" && !cfg_.http.empty()) {
     if (auto r = server_->listen_tcp(cfg_.http); !r) return r;
   }
   if (!cfg_.socket.empty() && cfg_.socket != "off") {
-    if (auto r = server_->listen_unix(cfg_.socket, static_cast<unsigned>(cfg_.socket_mode)); !r) return r;
+    if (auto r = server_->listen_unix(cfg_.socket, static_cast<unsigned>(cfg_.socket_mode), cfg_.socket_group); !r)
+      return r;
   }
 
   signals_.add(SIGTERM);
@@ -84,6 +143,8 @@ void Daemon::shutdown() {
   tracker_->stop();
   server_->shutdown();
   if (sigusr1_) sigusr1_->stop();
+  if (scheduler_) scheduler_->stop();
+  if (health_) health_->stop();
 }
 
 void Daemon::stop() {

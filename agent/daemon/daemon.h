@@ -18,6 +18,7 @@
 #include "daemon/sigusr1_dumper.h"
 #include "daemon/systemd_notify.h"
 #include "protocol/status_doc.h"
+#include "serve/auth/authorizer.h"
 #include "serve/router.h"
 #include "serve/server.h"
 #include "target/node_tracker.h"
@@ -43,6 +44,8 @@ class Daemon {
 
  private:
   void write_stacktrace_on_signal();
+  Result<void> setup_jobs();
+  Result<void> setup_auth();
   void shutdown();
 
   // First: SIGUSR1 is blocked before any of the agent's threads exist.
@@ -59,6 +62,12 @@ class Daemon {
   aggregate::StackDumper dumper_;
   std::unique_ptr<Sigusr1Dumper> sigusr1_;
   std::unique_ptr<AgentContext> ctx_;
+  // Periodic jobs (health checks), incident bundles, safe mode.
+  schedule::CaptureGate capture_gate_;
+  std::unique_ptr<schedule::Scheduler> scheduler_;
+  std::unique_ptr<incident::Incidents> incidents_;
+  std::unique_ptr<health::HealthChecker> health_;
+  std::shared_ptr<serve::auth::Authorizer> auth_;
   protocol::AgentInfo info_;
   // /api/status and /metrics figures are at most this old.
   FactsCache facts_{std::chrono::milliseconds(100)};

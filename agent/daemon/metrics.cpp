@@ -25,7 +25,7 @@ std::string label(const std::string& v) {
 }  // namespace
 
 std::string metrics_text(const std::optional<target::NodeFacts>& node, double agent_uptime,
-                         const serve::RequestStats& requests) {
+                         const serve::RequestStats& requests, const std::optional<protocol::HealthSummary>& health) {
   std::string out;
   family(out, "sonde_node_attached", "gauge", "1 while the agent is attached to the node, else 0.");
   out += fmt::format("sonde_node_attached {}\n", node ? 1 : 0);
@@ -45,6 +45,14 @@ std::string metrics_text(const std::optional<target::NodeFacts>& node, double ag
     }
     family(out, "sonde_node_start_time_seconds", "gauge", "Start time of the node since the epoch.");
     out += fmt::format("sonde_node_start_time_seconds {:.2f}\n", node->start_time);
+  }
+  if (health) {
+    family(out, "sonde_node_health_up", "gauge", "1 while the node's health check passes (--health-url), else 0.");
+    out += fmt::format("sonde_node_health_up {}\n", health->healthy() ? 1 : 0);
+    family(out, "sonde_node_health_latency_seconds", "gauge", "Latency of the last health check.");
+    out += fmt::format("sonde_node_health_latency_seconds {:.6f}\n", health->last_latency_ms / 1000.0);
+    family(out, "sonde_node_health_consecutive_failures", "gauge", "Health checks failed in a row.");
+    out += fmt::format("sonde_node_health_consecutive_failures {}\n", health->consecutive_failures);
   }
   family(out, "sonde_agent_uptime_seconds", "gauge", "Seconds since the agent started.");
   out += fmt::format("sonde_agent_uptime_seconds {:.3f}\n", agent_uptime);

@@ -2,6 +2,8 @@
 // free of Beast so handlers and their tests stay plain.
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
 #include <map>
 #include <string>
@@ -13,6 +15,8 @@
 
 namespace sonde::serve {
 
+enum class Transport { tcp, unix_socket };
+
 struct Request {
   std::string method;     // "GET"
   std::string target;     // as sent: "/api/status?x=1"
@@ -21,6 +25,9 @@ struct Request {
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
   std::string peer;       // "127.0.0.1:5555" or "unix:uid=0,pid=42"
+  Transport transport = Transport::tcp;
+  uid_t peer_uid = 0;     // unix socket peers (SO_PEERCRED)
+  gid_t peer_gid = 0;
   std::string header(const std::string& lower_name) const {
     auto it = headers.find(lower_name);
     return it == headers.end() ? "" : it->second;

@@ -7,12 +7,12 @@ bool Router::Entry::matches(const std::string& p) const {
   return p.size() > path.size() + 1 && p.compare(0, path.size(), path) == 0 && p[path.size()] == '/';
 }
 
-void Router::add(const std::string& method, const std::string& path, Handler h) {
-  entries_.push_back(Entry{method, path, false, std::move(h)});
+void Router::add(const std::string& method, const std::string& path, Handler h, Access access) {
+  entries_.push_back(Entry{method, path, false, std::move(h), access});
 }
 
-void Router::add_prefix(const std::string& method, const std::string& prefix, Handler h) {
-  entries_.push_back(Entry{method, prefix, true, std::move(h)});
+void Router::add_prefix(const std::string& method, const std::string& prefix, Handler h, Access access) {
+  entries_.push_back(Entry{method, prefix, true, std::move(h), access});
 }
 
 void Router::dispatch(const Request& req, Reply reply) const {
@@ -22,6 +22,12 @@ void Router::dispatch(const Request& req, Reply reply) const {
   for (const auto& e : entries_) {
     if (!e.matches(req.path)) continue;
     if (e.method == method) {
+      if (guard_) {
+        if (auto denied = guard_(req, e.access)) {
+          reply(std::move(*denied));
+          return;
+        }
+      }
       e.handler(req, std::move(reply));
       return;
     }

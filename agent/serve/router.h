@@ -6,15 +6,22 @@
 #include <string>
 #include <vector>
 
+#include <optional>
+
+#include "serve/auth/access.h"
 #include "serve/http_types.h"
 
 namespace sonde::serve {
 
 class Router {
  public:
-  void add(const std::string& method, const std::string& path, Handler h);
+  // Routes need the admin role unless they say otherwise: a new route is closed by default.
+  void add(const std::string& method, const std::string& path, Handler h, Access access = Access::admin);
   // Matches path == prefix + "/" + anything non-empty (e.g. /api/profiles/FILE).
-  void add_prefix(const std::string& method, const std::string& prefix, Handler h);
+  void add_prefix(const std::string& method, const std::string& prefix, Handler h, Access access = Access::admin);
+  // Asked before each handler: nullopt lets the request through, else its answer is sent.
+  using Guard = std::function<std::optional<Response>(const Request&, Access)>;
+  void set_guard(Guard g) { guard_ = std::move(g); }
 
   void dispatch(const Request& req, Reply reply) const;
   // The route a path belongs to, for metrics labels ("other" when unknown, so
@@ -26,9 +33,11 @@ class Router {
     std::string method, path;
     bool prefix = false;
     Handler handler;
+    Access access = Access::admin;
     bool matches(const std::string& p) const;
   };
   std::vector<Entry> entries_;
+  Guard guard_;
 };
 
 }  // namespace sonde::serve

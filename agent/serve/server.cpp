@@ -1,5 +1,6 @@
 #include "serve/server.h"
 
+#include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,6 +33,21 @@ std::string peer_name(const local::socket& s) {
   if (::getsockopt(const_cast<local::socket&>(s).native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
     return "unix:uid=" + std::to_string(cred.uid) + ",pid=" + std::to_string(cred.pid);
   return "unix:?";
+}
+
+void fill_peer(Request& req, const tcp::socket&) { req.transport = Transport::tcp; }
+
+void fill_peer(Request& req, const local::socket& s) {
+  req.transport = Transport::unix_socket;
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(const_cast<local::socket&>(s).native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+    req.peer_uid = cred.uid;
+    req.peer_gid = cred.gid;
+  } else {
+    req.peer_uid = static_cast<uid_t>(-1);  // unknown: never root
+    req.peer_gid = static_cast<gid_t>(-1);
+  }
 }
 
 void log_access(const std::string& peer, const std::string& method, const std::string& target, int status,
@@ -121,7 +137,7 @@ Result<void> Server::listen_tcp(const std::string& host_port) {
   return {};
 }
 
-Result<void> Server::listen_unix(const std::string& path, unsigned mode) {
+Result<void> Server::listen_unix(const std::string& path, unsigned mode, const std::string& group) {
   namespace fs = std::filesystem;
   std::error_code fec;
   fs::path p(path);
@@ -144,6 +160,12 @@ Result<void> Server::listen_unix(const std::string& path, unsigned mode) {
   if (ec) return fail(ErrorCode::io, "cannot create socket " + path + ": " + ec.message());
   if (::chmod(path.c_str(), mode) != 0)
     return fail(ErrorCode::io, "cannot set mode of " + path + ": " + std::strerror(errno));
+  if (!group.empty()) {
+    struct group* g = ::getgrnam(group.c_str());
+    if (!g) return fail(ErrorCode::bad_request, "--socket-group: no group \"" + group + "\"");
+    if (::chown(path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0)
+      return fail(ErrorCode::io, "cannot give " + path + " to group " + group + ": " + std::strerror(errno));
+  }
   acc->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return fail(ErrorCode::io, "cannot listen on " + path + ": " + ec.message());
   unix_path_ = path;

@@ -28,8 +28,8 @@ class Server {
   // "HOST:PORT"; port 0 picks a free one (see tcp_port()).
   Result<void> listen_tcp(const std::string& host_port);
   // Replaces a stale socket file left by a crashed agent, refuses to steal a
-  // live one, and sets the file mode.
-  Result<void> listen_unix(const std::string& path, unsigned mode);
+  // live one, and sets the file mode and, when given, the owning group.
+  Result<void> listen_unix(const std::string& path, unsigned mode, const std::string& group = "");
   int tcp_port() const { return tcp_port_; }
 
   // Stops accepting, closes idle connections, lets the busy ones finish;

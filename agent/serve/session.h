@@ -41,6 +41,8 @@ struct Server::Hooks {
 
 std::string peer_name(const boost::asio::ip::tcp::socket& s);
 std::string peer_name(const boost::asio::local::stream_protocol::socket& s);
+void fill_peer(Request& req, const boost::asio::ip::tcp::socket& s);
+void fill_peer(Request& req, const boost::asio::local::stream_protocol::socket& s);
 void log_access(const std::string& peer, const std::string& method, const std::string& target, int status,
                 std::size_t bytes, double ms);
 
@@ -138,6 +140,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     req.body = std::move(msg.body());
     req.peer = peer_;
+    fill_peer(req, stream_.socket());
     keep_alive_ = msg.keep_alive();
     head_ = msg.method() == http::verb::head;
     method_ = req.method;
