@@ -1,6 +1,7 @@
 // GET /api/incidents (the bundles, oldest first), GET /api/incidents/ID (one
 // bundle's files) and GET /api/incidents/ID/FILE (a download); and the core
-// parts of every bundle: status.json, health.log, stacktrace.html, stacks.json.
+// parts of every bundle: status.json, health.log, stacktrace.html, stacks.json,
+// heap.txt. The CPU profile (profile.pstat, profile.html) is not a part yet.
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <spdlog/spdlog.h>
@@ -12,6 +13,8 @@
 
 #include "daemon/agent_context.h"
 #include "incident/incident_store.h"
+#include "memory/heap_render.h"
+#include "memory/heap_report.h"
 #include "protocol/iso_time.h"
 #include "protocol/routes.h"
 #include "render/stack_renderer.h"
@@ -128,6 +131,14 @@ void register_core_parts(AgentContext& ctx) {
                auto dump = ctx.dumper.dump(node->pid, {});
                if (!dump) return std::unexpected(dump.error());
                return write_text(dir + "/stacks.json", render::make_json_stacks()->render(*dump));
+             }});
+  // The same text as GET /api/status/heap.
+  parts.add({"heap", {"heap.txt"}, [&ctx](const std::string& dir) -> Result<void> {
+               auto node = ctx.tracker.current();
+               if (!node) return fail(ErrorCode::no_node, "no node attached");
+               auto report = memory::build_heap_report(node->pid, {});
+               if (!report) return std::unexpected(report.error());
+               return write_text(dir + "/heap.txt", memory::render_heap_text(*report));
              }});
 }
 

@@ -201,7 +201,7 @@ TEST_CASE("an incident bundle holds the stacks, status and health lines, and say
   const auto& b = listing["incidents"][0];
   std::map<std::string, uint64_t> files;
   for (const auto& f : b["files"].GetArray()) files[f["name"].GetString()] = f["bytes"].GetUint64();
-  for (const char* f : {"README.txt", "stacktrace.html", "stacks.json", "status.json", "health.log"}) {
+  for (const char* f : {"README.txt", "stacktrace.html", "stacks.json", "status.json", "health.log", "heap.txt"}) {
     CAPTURE(f);
     REQUIRE(files.count(f) == 1);
     CHECK(files[f] > 0);
@@ -228,7 +228,8 @@ TEST_CASE("an incident bundle holds the stacks, status and health lines, and say
   CHECK(hl.front().find("ok 200") != std::string::npos);
   std::string readme = read_file(dir + "/README.txt");
   CHECK(readme.find("fail 500") != std::string::npos);
-  for (const char* skipped : {"profile.pstat", "profile.html", "heap.txt"}) CHECK(readme.find(skipped) != std::string::npos);
+  for (const char* skipped : {"profile.pstat", "profile.html"}) CHECK(readme.find(skipped) != std::string::npos);
+  CHECK(read_file(dir + "/heap.txt").find("pmem(rss=") != std::string::npos);
   CHECK(readme.find("skipped:") != std::string::npos);
 
   // Downloads, and names that try to leave the bundle.
