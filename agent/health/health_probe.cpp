@@ -8,6 +8,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include <cerrno>
+
 namespace sonde::health {
 
 namespace asio = boost::asio;
@@ -16,12 +18,13 @@ using tcp = asio::ip::tcp;
 using local = asio::local::stream_protocol;
 
 std::string failure_word(const boost::system::error_code& ec) {
-  if (ec == asio::error::connection_refused) return "refused";
-  // No socket file at the unix path: nobody listens there, as far as an operator cares.
-  if (ec == boost::system::errc::no_such_file_or_directory) return "refused";
-  if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe) return "reset";
   if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == http::error::partial_message)
     return "closed";
+  if (ec == asio::error::connection_refused) return "refused";
+  // No socket file at the unix path: nobody listens there, as far as an operator cares.
+  // (Compared by category and value: asio's misc "eof" is 2 too, like ENOENT.)
+  if (ec.category() == boost::system::system_category() && ec.value() == ENOENT) return "refused";
+  if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe) return "reset";
   if (ec == asio::error::host_unreachable || ec == asio::error::network_unreachable) return "unreachable";
   if (ec == asio::error::host_not_found || ec == asio::error::host_not_found_try_again ||
       ec == asio::error::no_data)
