@@ -12,7 +12,7 @@
 
 namespace sonde::aggregate {
 
-StackDumper::StackDumper() = default;
+StackDumper::StackDumper(symbolize::SymbolizerOptions symbols) : symbolizer_(std::move(symbols)) {}
 
 Result<StackDump> StackDumper::dump(pid_t pid, const DumpOptions& options) {
   std::lock_guard lock(mu_);

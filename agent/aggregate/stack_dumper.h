@@ -26,7 +26,7 @@ struct DumpOptions {
 
 class StackDumper {
  public:
-  StackDumper();
+  explicit StackDumper(symbolize::SymbolizerOptions symbols = {});
   Result<StackDump> dump(pid_t pid, const DumpOptions& options);
   symbolize::Symbolizer& symbolizer() { return symbolizer_; }
 

@@ -17,6 +17,7 @@ struct StacksArgs {
   ClientTarget target;
   std::string format = "text";
   bool consistent = false;
+  bool no_lines = false;
   std::string output = "-";
 };
 
@@ -43,10 +44,14 @@ Runner add_stacks_command(CLI::App& app) {
       ->check(CLI::IsMember(render::stack_formats()));
   sub->add_flag("--consistent", args->consistent, "stop all threads at once for a point-in-time picture");
   sub->add_option("-o,--output", args->output, "write to this file (- for stdout)");
+  sub->add_flag("--no-lines", args->no_lines,
+                "--pid only: function names without file:line or inlined frames (reads no DWARF: faster cold)");
   return [args]() -> int {
     if (auto r = args->target.check(); !r) return report_error("stacks", r.error());
     if (args->target.local()) {
-      aggregate::StackDumper dumper;
+      symbolize::SymbolizerOptions symbols;
+      symbols.source_lines = !args->no_lines;
+      aggregate::StackDumper dumper(symbols);
       aggregate::DumpOptions opts;
       opts.consistent = args->consistent;
       auto dump = dumper.dump(args->target.pid, opts);

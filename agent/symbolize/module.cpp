@@ -44,10 +44,13 @@ std::shared_ptr<Module> Module::load(std::unique_ptr<ElfFile> file, pid_t pid,
 
   // Keep open only the file that DWARF will be read from; the symbol table
   // holds its own copy of the names.
-  if (file->has_debug_info())
+  if (!options.source_lines) {
+    // names only
+  } else if (file->has_debug_info()) {
     m->dwarf_file_ = std::move(file);
-  else if (debug && debug->has_debug_info())
+  } else if (debug && debug->has_debug_info()) {
     m->dwarf_file_ = std::move(debug);
+  }
   m->info_.has_dwarf = m->dwarf_file_ != nullptr;
   return m;
 }

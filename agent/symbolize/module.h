@@ -28,6 +28,9 @@ namespace sonde::symbolize {
 struct ModuleOptions {
   bool use_debug_files = true;            // look for separate debug files at all
   std::vector<std::string> debug_dirs;    // e.g. {"/usr/lib/debug"}
+  // false: names only, no DWARF (no file:line, no inlined frames): a cold
+  // one-shot then skips inflating compressed debug sections (libc: ~60 ms).
+  bool source_lines = true;
 };
 
 // What the symbolizer knows about a module (for `sonde doctor` and tests).

@@ -40,6 +40,7 @@ std::string map_files_path(pid_t pid, const target::Mapping& m) {
 Symbolizer::Symbolizer(SymbolizerOptions options) : options_(std::move(options)) {
   module_options_.use_debug_files = options_.use_debug_files;
   module_options_.debug_dirs = options_.debug_dirs;
+  module_options_.source_lines = options_.source_lines;
 }
 
 std::vector<SymbolFrame> Symbolizer::symbolize(pid_t pid, const target::Maps& maps, uint64_t pc,

@@ -47,6 +47,7 @@ namespace sonde::symbolize {
 struct SymbolizerOptions {
   bool use_debug_files = true;
   std::vector<std::string> debug_dirs = {"/usr/lib/debug"};
+  bool source_lines = true;  // see ModuleOptions::source_lines
   // How long a (pid, mapping) -> module answer is trusted before the file is
   // stat'ed again; 0 checks on every call.
   std::chrono::milliseconds revalidate_after{2000};

@@ -253,6 +253,12 @@ TEST_CASE("sonde stacks: one shot and through the agent give the same threads; a
     CHECK(out->find("chain_inner") != std::string::npos);
   }
   CHECK(run_sonde({"stacks", "--pid", std::to_string(node.child.pid()), "--format", "yaml"}, &local, &err) == 2);
+  // --no-lines: the same functions, no file:line (no DWARF read), like eu-stack -p.
+  std::string names;
+  REQUIRE(run_sonde({"stacks", "--pid", std::to_string(node.child.pid()), "--format", "json", "--no-lines"}, &names, &err) == 0);
+  CHECK(in_order(functions_by_thread(names)["chain-2"], {"chain_inner", "chain_middle", "chain_outer"}));
+  CHECK(names.find("\"line\"") == std::string::npos);
+  CHECK(remote.find("chain.c:") != std::string::npos);
   // Not root, no capability: the message names the fix.
   if (::system("command -v setpriv >/dev/null") == 0) {
     std::string cmd = "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all " + build_path("SONDE_BIN") +
