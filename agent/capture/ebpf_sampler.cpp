@@ -61,7 +61,7 @@ std::string libbpf_last_words(bool* verifier_refused) {
 }
 
 // ---- why eBPF was refused, and what to do -------------------------------------
-const char* kGrant = "run the agent as root, or grant it CAP_BPF and CAP_PERFMON";
+const char* kGrant = "run the agent as root, or grant it CAP_BPF and CAP_PERFMON (`sonde doctor --pid N` checks each)";
 
 int perf_event_paranoid() {
   auto text = target::read_text_file("/proc/sys/kernel/perf_event_paranoid");

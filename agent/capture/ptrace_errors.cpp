@@ -44,6 +44,7 @@ Error attach_error(pid_t tid, int err) {
       msg += "; /proc/sys/kernel/yama/ptrace_scope is " + std::to_string(scope) +
              (scope >= 3 ? " (3 forbids all attaching until reboot)"
                          : " (set it to 0, or give the agent CAP_SYS_PTRACE)");
+    msg += "; `sonde doctor --pid " + std::to_string(tid) + "` lists what is missing";
     return Error{ErrorCode::permission, msg};
   }
   return Error{ErrorCode::internal, "cannot attach to " + who + ": " + std::strerror(err)};

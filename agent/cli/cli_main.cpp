@@ -19,9 +19,11 @@ int main(int argc, char** argv) {
   add(add_agent_command);
   add(add_status_command);
   add(add_stacks_command);
+  add(add_profile_command);
   add(add_heap_command);
   add(add_mallocstats_command);
   add(add_demo_command);
+  add(add_doctor_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -12,9 +12,11 @@ using Runner = std::function<int()>;
 Runner add_agent_command(CLI::App& app);
 Runner add_status_command(CLI::App& app);
 Runner add_stacks_command(CLI::App& app);
+Runner add_profile_command(CLI::App& app);
 Runner add_heap_command(CLI::App& app);
 Runner add_mallocstats_command(CLI::App& app);
 Runner add_demo_command(CLI::App& app);
+Runner add_doctor_command(CLI::App& app);
 
 // Exit codes: 0 done, 1 the work failed (node gone, agent unreachable), 2 usage
 // (unknown flag, missing target, unreadable config).
