@@ -11,7 +11,7 @@ tmp=$(mktemp -d)
 node_port=$(free_port); port=$(free_port)
 "$B/demo/sonde-demo-node" --port "$node_port" >"$tmp/node.out" 2>&1 & PIDS+=($!); node=$!
 wait_http "http://127.0.0.1:$node_port/api/health"
-"$SONDE" agent --pid "$node" --http "127.0.0.1:$port" --socket "$tmp/s.sock" --logs "$tmp/logs" >"$tmp/agent.out" 2>&1 & PIDS+=($!); agent=$!
+"$SONDE" agent --rate-limit 0 --pid "$node" --http "127.0.0.1:$port" --socket "$tmp/s.sock" --logs "$tmp/logs" >"$tmp/agent.out" 2>&1 & PIDS+=($!); agent=$!
 wait_http "http://127.0.0.1:$port/api/health"
 sleep 1
 idle=$(rss_kib "$agent")

@@ -35,6 +35,8 @@ const std::vector<Key>& agent_keys() {
        [](AgentConfig& c) -> void* { return &c.max_connections; }},
       {"read-timeout", Kind::real, "seconds a client has to send a whole request (408 after)",
        [](AgentConfig& c) -> void* { return &c.read_timeout; }},
+      {"rate-limit", Kind::real, "requests per second per peer address or uid, bursts of twice that; more get 429 (0: off)",
+       [](AgentConfig& c) -> void* { return &c.rate_limit; }},
       {"stacktrace-keep", Kind::integer, "rotated stacktrace.html files kept",
        [](AgentConfig& c) -> void* { return &c.stacktrace_keep; }},
       {"socket-mode", Kind::integer, "file mode of the unix socket (octal in a JSON string: \"0660\")",
@@ -188,6 +190,7 @@ Result<void> validate(const AgentConfig& c) {
     return fail(ErrorCode::bad_request, "no listener: give --socket PATH or --http HOST:PORT");
   if (c.max_connections < 1) return fail(ErrorCode::bad_request, "--max-connections must be at least 1");
   if (c.read_timeout <= 0) return fail(ErrorCode::bad_request, "--read-timeout must be positive");
+  if (c.rate_limit < 0) return fail(ErrorCode::bad_request, "--rate-limit must be 0 (off) or positive");
   if (c.log_keep < 1 || c.stacktrace_keep < 1)
     return fail(ErrorCode::bad_request, "--log-keep and --stacktrace-keep must be at least 1");
   if (c.log_max_bytes < 4096) return fail(ErrorCode::bad_request, "--log-max-bytes must be at least 4096");

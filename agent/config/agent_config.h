@@ -29,6 +29,7 @@ struct AgentConfig {
   int64_t log_keep = 5;                      // rotated files kept per log
   int64_t max_connections = 256;
   double read_timeout = 30.0;                // seconds for a whole request
+  double rate_limit = 100.0;                 // requests/s per peer (burst 2x); 0: no limit
   int64_t stacktrace_keep = 10;              // rotated stacktrace.html files kept
   int64_t socket_mode = 0660;                // written as octal in JSON ("0660") or decimal
 

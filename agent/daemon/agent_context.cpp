@@ -16,4 +16,10 @@ serve::Handler AgentContext::with_node(NodeHandler h) const {
   };
 }
 
+void AgentContext::post_capture(const char* who, std::function<void()> job, const serve::Reply& reply) const {
+  if (captures->post(who, std::move(job))) return;
+  reply(serve::Response::error(409, "busy",
+                               "another capture of the node is running and enough wait behind it; retry later"));
+}
+
 }  // namespace sonde::daemon

@@ -13,6 +13,7 @@
 #include "health/health_checker.h"
 #include "incident/incidents.h"
 #include "protocol/status_doc.h"
+#include "schedule/capture_queue.h"
 #include "schedule/scheduler.h"
 #include "serve/router.h"
 #include "serve/server.h"
@@ -37,9 +38,14 @@ struct AgentContext {
   schedule::Scheduler* scheduler = nullptr;
   incident::Incidents* incidents = nullptr;
   health::HealthChecker* health = nullptr;
+  // Captures asked for over the API run one at a time; set by the daemon.
+  schedule::CaptureQueue* captures = nullptr;
 
   // A node route: 503 while detached, else the handler with the node.
   serve::Handler with_node(NodeHandler h) const;
+  // Queues a capture on the workers behind the one running; when the queue is
+  // full, answers 409 busy through reply instead (the job is not run).
+  void post_capture(const char* who, std::function<void()> job, const serve::Reply& reply) const;
 };
 
 // Route files.

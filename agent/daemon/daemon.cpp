@@ -100,9 +100,11 @@ Result<void> Daemon::start() {
   serve::Limits limits;
   limits.max_connections = static_cast<std::size_t>(cfg_.max_connections);
   limits.read_timeout = std::chrono::milliseconds(static_cast<int64_t>(cfg_.read_timeout * 1000));
+  limits.rate_per_second = cfg_.rate_limit;
   server_ = std::make_unique<serve::Server>(io_, router_, limits);
   ctx_ = std::make_unique<AgentContext>(
       AgentContext{cfg_, info_, io_, workers_, router_, *server_, *tracker_, facts_, dumper_});
+  ctx_->captures = &captures_;
   // Each feature's routes come from its own file (routes_*.cpp).
   add_status_routes(*ctx_);
   add_stack_routes(*ctx_);

@@ -64,6 +64,7 @@ class Daemon {
   std::unique_ptr<AgentContext> ctx_;
   // Periodic jobs (health checks), incident bundles, safe mode.
   schedule::CaptureGate capture_gate_;
+  schedule::CaptureQueue captures_{capture_gate_, workers_};
   std::unique_ptr<schedule::Scheduler> scheduler_;
   std::unique_ptr<incident::Incidents> incidents_;
   std::unique_ptr<health::HealthChecker> health_;

@@ -82,14 +82,6 @@ std::string content_type_of(const std::string& file) {
   return "application/octet-stream";
 }
 
-Result<std::string> read_whole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(ErrorCode::io, "cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 Result<void> write_text(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;
@@ -167,17 +159,13 @@ void add_incident_routes(AgentContext& ctx) {
       return reply(Response::error(400, "bad_request", "a bundle has no folders: use /api/incidents/ID/FILE"));
     auto path = incident::bundle_file_path(ctx.incidents->dir(), id, file);
     if (!path) return reply(Response::error(path.error()));
-    // Files of a bundle can be megabytes: read off the I/O threads.
-    boost::asio::post(ctx.workers, [path = *path, id, file, reply = std::move(reply)] {
-      auto body = read_whole(path);
-      if (!body) return reply(Response::error(body.error()));
-      auto type = content_type_of(file);
-      auto r = Response::text(200, std::move(*body), type);
-      bool text = type.rfind("text/", 0) == 0 || type == "application/json";
-      r.headers.emplace_back("Content-Disposition", std::string(text ? "inline" : "attachment") +
-                                                        "; filename=\"" + id + "-" + file + "\"");
-      reply(std::move(r));
-    });
+    // Files of a bundle can be megabytes: streamed from disk by the server, never read whole.
+    auto type = content_type_of(file);
+    auto r = Response::file_at(*path, type);
+    bool text = type.rfind("text/", 0) == 0 || type == "application/json";
+    r.headers.emplace_back("Content-Disposition", std::string(text ? "inline" : "attachment") +
+                                                      "; filename=\"" + id + "-" + file + "\"");
+    reply(std::move(r));
   });
 }
 

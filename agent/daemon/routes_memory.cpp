@@ -25,7 +25,7 @@ void add_memory_routes(AgentContext& ctx) {
                      reply(Response::error(400, "bad_request", "unknown format \"" + format + "\"; use text or json"));
                      return;
                    }
-                   boost::asio::post(ctx.workers, [node, format, reply = std::move(reply)] {
+                   ctx.post_capture("heap", [node, format, reply] {
                      if (!target::still_alive(node)) {
                        reply(Response::error(503, "node_unavailable", "the node exited"));
                        return;
@@ -40,11 +40,11 @@ void add_memory_routes(AgentContext& ctx) {
                        reply(Response::text(200, memory::render_heap_json(*report), "application/json"));
                      else
                        reply(Response::text(200, memory::render_heap_text(*report), "text/plain; charset=utf-8"));
-                   });
+                   }, reply);
                  }));
   ctx.router.add("GET", protocol::routes::mallocstats,
                  ctx.with_node([&ctx](const target::NodeId& node, const Request&, Reply reply) {
-                   boost::asio::post(ctx.workers, [node, reply = std::move(reply)] {
+                   ctx.post_capture("mallocstats", [node, reply] {
                      if (!target::still_alive(node)) {
                        reply(Response::error(503, "node_unavailable", "the node exited"));
                        return;
@@ -55,7 +55,7 @@ void add_memory_routes(AgentContext& ctx) {
                        return;
                      }
                      reply(Response::text(200, memory::render_malloc_stats_text(*stats), "text/plain; charset=utf-8"));
-                   });
+                   }, reply);
                  }));
 }
 

@@ -33,7 +33,7 @@ void add_stack_routes(AgentContext& ctx) {
                    aggregate::DumpOptions opts;
                    opts.consistent = consistent->value_or(false);
                    // A capture takes milliseconds to tens of them: never on the I/O threads.
-                   boost::asio::post(ctx.workers, [&ctx, node, opts, renderer, reply = std::move(reply)] {
+                   ctx.post_capture("stacktrace", [&ctx, node, opts, renderer, reply] {
                      if (!target::still_alive(node)) {
                        reply(Response::error(503, "node_unavailable", "the node exited"));
                        return;
@@ -45,7 +45,7 @@ void add_stack_routes(AgentContext& ctx) {
                        return;
                      }
                      reply(Response::text(200, renderer->render(*dump), renderer->content_type()));
-                   });
+                   }, reply);
                  }));
 }
 

@@ -19,6 +19,13 @@ Response Response::text(int status, std::string body, std::string type) {
   return r;
 }
 
+Response Response::file_at(std::string path, std::string type) {
+  Response r;
+  r.content_type = std::move(type);
+  r.file = std::move(path);
+  return r;
+}
+
 Response Response::error(const Error& e) { return json(error_http_status(e.code), protocol::error_json(e)); }
 
 Response Response::error(int status, const std::string& code, const std::string& message) {

@@ -39,11 +39,15 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // When set, the body is this file, streamed from disk as the client reads
+  // it (a download may be large: never held in memory whole); body is unused.
+  std::string file;
 
   static Response json(int status, std::string body);
   static Response text(int status, std::string body, std::string type = "text/plain; charset=utf-8");
   static Response error(const Error& e);
   static Response error(int status, const std::string& code, const std::string& message);
+  static Response file_at(std::string path, std::string type);
 };
 
 // A handler answers exactly once by calling its Reply, from any thread; long

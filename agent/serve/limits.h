@@ -12,6 +12,7 @@ struct Limits {
   std::chrono::milliseconds read_timeout{30000};   // a whole request; slower: 408
   std::chrono::milliseconds write_timeout{60000};
   std::size_t max_connections = 256;         // more at once: 503 and close
+  double rate_per_second = 100;              // per peer, burst twice that; more: 429 (0: no limit)
 };
 
 }  // namespace sonde::serve

@@ -95,10 +95,11 @@ struct Server::Acceptor : std::enable_shared_from_this<Acceptor<Protocol>> {
 };
 
 Server::Server(asio::io_context& io, const Router& router, Limits limits)
-    : io_(io), router_(router), limits_(limits), hooks_(std::make_shared<Hooks>()) {
+    : io_(io), router_(router), limits_(limits), rate_(limits.rate_per_second), hooks_(std::make_shared<Hooks>()) {
   hooks_->router = &router_;
   hooks_->limits = limits_;
   hooks_->stats = &stats_;
+  hooks_->rate = &rate_;
   hooks_->connections = &connections_;
 }
 

@@ -13,6 +13,7 @@
 
 #include "common/result.h"
 #include "serve/limits.h"
+#include "serve/rate_limiter.h"
 #include "serve/request_stats.h"
 #include "serve/router.h"
 
@@ -50,6 +51,7 @@ class Server {
   const Router& router_;
   Limits limits_;
   RequestStats stats_;
+  RateLimiter rate_;
   std::atomic<std::size_t> connections_{0};
   std::shared_ptr<Hooks> hooks_;
   std::vector<std::function<void()>> closers_;

@@ -13,6 +13,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <optional>
 
@@ -33,6 +34,7 @@ struct Server::Hooks {
   const Router* router = nullptr;
   Limits limits;
   RequestStats* stats = nullptr;
+  RateLimiter* rate = nullptr;
   std::atomic<std::size_t>* connections = nullptr;
   std::mutex mu;
   std::vector<std::weak_ptr<SessionBase>> sessions;
@@ -146,6 +148,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     method_ = req.method;
     target_ = req.target;
     route_ = hooks_->router->route_label(req.path);
+    if (int wait = hooks_->rate->admit(rate_key(peer_)); wait > 0) {
+      auto r = Response::error(429, "too_many_requests",
+                               "over " + fmt::format("{:g}", hooks_->limits.rate_per_second) +
+                                   " requests per second from this peer; retry later");
+      r.headers.emplace_back("Retry-After", std::to_string(wait));
+      return respond(std::move(r), false);
+    }
     // The reply may come from a worker thread: hop back to this connection's executor.
     auto self = this->shared_from_this();
     auto replied = std::make_shared<std::atomic<bool>>(false);
@@ -168,26 +177,57 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     respond(Response::error(status, code, message), true);
   }
 
+  template <class Body>
+  void set_head(http::response<Body>& res, const Response& r) {
+    res.result(static_cast<unsigned>(r.status));
+    res.version(11);
+    res.set(http::field::server, "sonde");
+    res.set(http::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) res.set(k, v);
+  }
+
   void respond(Response r, bool close_after) {
     idle_ = false;
+    if (!r.file.empty() && !head_) return respond_file(std::move(r), close_after);
     status_ = r.status;
     res_ = {};
-    res_.result(static_cast<unsigned>(r.status));
-    res_.version(11);
-    res_.set(http::field::server, "sonde");
-    res_.set(http::field::content_type, r.content_type);
-    for (auto& [k, v] : r.headers) res_.set(k, v);
-    res_.body() = std::move(r.body);
-    res_.prepare_payload();
-    if (head_) {
-      auto n = res_.body().size();
-      res_.body().clear();
-      res_.content_length(n);
+    set_head(res_, r);
+    if (!r.file.empty()) {  // HEAD of a download: its size only
+      std::error_code ec;
+      std::uint64_t n = std::filesystem::file_size(r.file, ec);
+      res_.content_length(ec ? 0 : n);
+    } else {
+      res_.body() = std::move(r.body);
+      res_.prepare_payload();
+      if (head_) {
+        auto n = res_.body().size();
+        res_.body().clear();
+        res_.content_length(n);
+      }
     }
     bool keep = keep_alive_ && !close_after && !hooks_->stopping;
     res_.keep_alive(keep);
+    // Beast's own expiry: a client that stops reading is cut off after the write timeout.
     stream_.expires_after(hooks_->limits.write_timeout);
     http::async_write(stream_, res_, [self = this->shared_from_this(), keep](beast::error_code ec, std::size_t n) {
+      self->on_write(ec, n, keep);
+    });
+  }
+
+  // A download: Beast's file_body reads the file in chunks as the socket drains.
+  void respond_file(Response r, bool close_after) {
+    file_res_ = {};
+    beast::error_code ec;
+    file_res_.body().open(r.file.c_str(), beast::file_mode::scan, ec);
+    if (ec) return respond(Response::error(404, "not_found", "cannot open the file: " + ec.message()), close_after);
+    status_ = r.status;
+    set_head(file_res_, r);
+    file_res_.prepare_payload();
+    bool keep = keep_alive_ && !close_after && !hooks_->stopping;
+    file_res_.keep_alive(keep);
+    stream_.expires_after(hooks_->limits.write_timeout);
+    http::async_write(stream_, file_res_, [self = this->shared_from_this(), keep](beast::error_code ec, std::size_t n) {
+      self->file_res_ = {};  // closes the file
       self->on_write(ec, n, keep);
     });
   }
@@ -215,6 +255,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;
+  http::response<http::file_body> file_res_;
   std::shared_ptr<Server::Hooks> hooks_;
   std::string peer_, method_, target_, route_;
   int status_ = 0;
