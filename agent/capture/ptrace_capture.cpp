@@ -138,7 +138,7 @@ Result<std::vector<ThreadResult>> capture_process(pid_t pid, const CaptureOption
   // Read before anything is stopped: the maps find each thread's stack.
   auto maps = target::read_maps(pid);
   if (!maps) return std::unexpected(maps.error());
-  auto tids = target::list_tasks(pid);
+  auto tids = options.tids.empty() ? target::list_tasks(pid) : Result<std::vector<pid_t>>(options.tids);
   if (!tids) return std::unexpected(tids.error());
 
   // A thread of our own for every ptrace call of this capture; when it ends,

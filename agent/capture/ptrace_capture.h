@@ -39,6 +39,9 @@ struct CaptureOptions {
   // Longest wait for one thread's stop after PTRACE_INTERRUPT (the wait is
   // retried once with a quarter of it before the thread is given up).
   std::chrono::milliseconds stop_timeout{500};
+  // Only these threads (the ptrace CPU sampler takes the running ones only);
+  // empty: every thread listed in /proc/PID/task.
+  std::vector<pid_t> tids;
 };
 
 struct ThreadResult {

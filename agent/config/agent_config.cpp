@@ -67,6 +67,8 @@ const std::vector<Key>& agent_keys() {
        [](AgentConfig& c) -> void* { return &c.incident_keep; }},
       {"incident-max-bytes", Kind::integer, "bytes of incident bundles kept in all (default 200 MiB)",
        [](AgentConfig& c) -> void* { return &c.incident_max_bytes; }},
+      {"incident-profile-seconds", Kind::real, "seconds of CPU profile in each incident bundle (default 5, 0: none)",
+       [](AgentConfig& c) -> void* { return &c.incident_profile_seconds; }},
   };
   return keys;
 }
@@ -201,6 +203,8 @@ Result<void> validate(const AgentConfig& c) {
   if (c.health_timeout <= 0) return fail(ErrorCode::bad_request, "--health-timeout must be positive");
   if (c.health_failures < 1) return fail(ErrorCode::bad_request, "--health-failures must be at least 1");
   if (c.incident_cooldown < 0) return fail(ErrorCode::bad_request, "--incident-cooldown must not be negative");
+  if (c.incident_profile_seconds < 0 || c.incident_profile_seconds > 600)
+    return fail(ErrorCode::bad_request, "--incident-profile-seconds must be within 0..600");
   if (c.incident_keep < 1 || c.incident_max_bytes < 1)
     return fail(ErrorCode::bad_request, "--incident-keep and --incident-max-bytes must be at least 1");
   return {};

@@ -49,6 +49,7 @@ struct AgentConfig {
   double incident_cooldown = 300.0;          // seconds between incident bundles, at least
   int64_t incident_keep = 10;                // bundles kept
   int64_t incident_max_bytes = 200 * 1024 * 1024;  // bytes of bundles kept in all
+  double incident_profile_seconds = 5.0;     // the CPU profile of a bundle (profile.pstat, profile.html)
   // Safe mode from the config file: the seed's {"task_manager": {"disable_pump_scheduler": true}},
   // also in its metadata entity form ("_id", "type": "metadata"). Not a flag.
   bool disable_scheduler = false;

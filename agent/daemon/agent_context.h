@@ -52,6 +52,8 @@ struct AgentContext {
 void add_status_routes(AgentContext& ctx);
 void add_stack_routes(AgentContext& ctx);
 void add_memory_routes(AgentContext& ctx);     // heap and debugmallocstats
+void add_profile_routes(AgentContext& ctx);    // CPU profiles
+void add_profile_bundle_part(AgentContext& ctx);  // profile.pstat + profile.html (after add_incident_routes)
 void add_incident_routes(AgentContext& ctx);   // also registers the core bundle parts
 void add_scheduler_routes(AgentContext& ctx);
 

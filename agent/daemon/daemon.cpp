@@ -78,6 +78,7 @@ Result<void> Daemon::setup_jobs() {
                      [h = health_.get()](schedule::JobDone done) { h->check(std::move(done)); }});
   }
   add_incident_routes(*ctx_);
+  add_profile_bundle_part(*ctx_);
   add_scheduler_routes(*ctx_);
   auto safe = schedule::decide_safe_mode(cfg_.disable_scheduler, cfg_.data);
   if (safe.malformed) spdlog::error("{}", safe.why);
@@ -109,6 +110,7 @@ Result<void> Daemon::start() {
   add_status_routes(*ctx_);
   add_stack_routes(*ctx_);
   add_memory_routes(*ctx_);
+  add_profile_routes(*ctx_);
   if (auto r = setup_jobs(); !r) return r;
   sigusr1_ = std::make_unique<Sigusr1Dumper>([this] { write_stacktrace_on_signal(); });
   if (cfg_.http != "off" && !cfg_.http.empty()) {

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# CPU profiling cost: the node's slowdown under sonde (eBPF, one shot
+# `sonde profile --pid`) beside `perf record -F H -g` (frame pointers) and
+# `perf record -F H --call-graph dwarf`, and bpftrace when installed, at 99 Hz
+# and 999 Hz, in the same run. The node (bench/targets/throughput.c, built
+# without frame pointers) reports its own units/s over a fixed window; a run
+# alone before and after each round brackets the machine's noise.
+# Also: agent CPU at 999 Hz (user+sys of the sonde process over the profile),
+# samples dropped at 99 Hz (must be 0), and whether stacks reach main.
+# Budgets (issue 4): slowdown <= 0.3 % at 99 Hz, <= 1.5 % at 999 Hz.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+for tool in cc python3; do command -v "$tool" >/dev/null || { echo "$tool is not installed" >&2; exit 2; }; done
+tmp=$(mktemp -d)
+trap 'cleanup; rm -rf "$tmp"' EXIT
+WINDOW=${WINDOW:-5}
+cc -O2 -g -fomit-frame-pointer -o "$tmp/throughput" bench/targets/throughput.c
+HAVE_PERF=0; command -v perf >/dev/null && perf --version >/dev/null 2>&1 && HAVE_PERF=1
+HAVE_BPFTRACE=0; command -v bpftrace >/dev/null && HAVE_BPFTRACE=1
+[ $HAVE_PERF = 1 ] || echo "perf is not installed (apt-get install linux-perf): perf columns skipped"
+[ $HAVE_BPFTRACE = 1 ] || echo "bpftrace is not installed (not a Debian default; apt-get install bpftrace): skipped"
+
+# run_node LABEL CMD...: starts the node, runs CMD (with $NODE set) while it
+# measures, prints and returns its units/s in $UNITS.
+run_node() {
+  local label=$1; shift
+  "$tmp/throughput" "$WINDOW" >"$tmp/node.out" &
+  NODE=$!
+  PIDS+=("$NODE")
+  for _ in $(seq 1 100); do grep -q ready "$tmp/node.out" && break; sleep 0.05; done
+  if [ $# -gt 0 ]; then "$@" >"$tmp/$label.tool.out" 2>&1 || echo "  ($label: tool exited $?: $(tail -2 "$tmp/$label.tool.out"))"; fi
+  wait "$NODE"
+  UNITS=$(awk '/units_per_s/ {print $2}' "$tmp/node.out")
+}
+D=$((WINDOW + 1))
+sonde_tool() {  # HZ: one shot, json, with its own CPU time
+  local t0; TIMEFORMAT='%U %S'
+  { time "$SONDE" profile --pid "$NODE" --seconds "$D" --hz "$1" --format json -o "$tmp/sonde$1.json" 2>"$tmp/sonde$1.err"; } 2>"$tmp/sonde$1.cpu"
+}
+perf_fp() { perf record -q -F "$1" -g -p "$NODE" -o "$tmp/perf.data" -- sleep "$D"; }
+perf_dwarf() { perf record -q -F "$1" --call-graph dwarf -p "$NODE" -o "$tmp/perf.data" -- sleep "$D"; }
+bpftrace_tool() { timeout "$((D + 5))" bpftrace -q -e "profile:hz:$1 /pid == $NODE/ { @[ustack] = count(); } interval:s:$D { exit(); }"; }
+
+declare -A R
+for hz in 99 999; do
+  run_node alone; a1=$UNITS
+  run_node sonde sonde_tool $hz; R[sonde$hz]=$UNITS
+  if [ $HAVE_PERF = 1 ]; then
+    run_node perf_g perf_fp $hz; R[perfg$hz]=$UNITS
+    run_node perf_dwarf perf_dwarf $hz; R[perfd$hz]=$UNITS
+  fi
+  if [ $HAVE_BPFTRACE = 1 ]; then run_node bpftrace bpftrace_tool $hz; R[bpft$hz]=$UNITS; fi
+  run_node alone; a2=$UNITS
+  R[alone$hz]=$(python3 -c "print(($a1 + $a2) / 2)")
+  R[noise$hz]=$(python3 -c "print(abs($a1 - $a2) / (($a1 + $a2) / 2) * 100)")
+done
+
+python3 - "$tmp" "${R[alone99]}" "${R[alone999]}" "${R[noise99]}" "${R[noise999]}" \
+  "${R[sonde99]}" "${R[sonde999]}" "${R[perfg99]:-}" "${R[perfg999]:-}" "${R[perfd99]:-}" "${R[perfd999]:-}" \
+  "${R[bpft99]:-}" "${R[bpft999]:-}" "$D" <<'PY'
+import json, sys
+tmp, a99, a999, n99, n999, s99, s999, pg99, pg999, pd99, pd999, b99, b999, D = sys.argv[1:]
+def slow(base, v):
+    return "      -" if not v else "%6.2f %%" % ((float(base) - float(v)) / float(base) * 100)
+print("node alone: %.0f units/s at the 99 Hz round, %.0f at the 999 Hz round (alone before/after differ by %.2f %% and %.2f %%: the noise)"
+      % (float(a99), float(a999), float(n99), float(n999)))
+print("%-28s %10s %10s" % ("slowdown of the node", "99 Hz", "999 Hz"))
+for name, v99, v999 in [("sonde (eBPF, DWARF stacks)", s99, s999), ("perf record -g", pg99, pg999),
+                        ("perf record --call-graph dwarf", pd99, pd999), ("bpftrace (fp stacks)", b99, b999)]:
+    print("%-28s %10s %10s" % (name, slow(a99, v99), slow(a999, v999)))
+for hz in ("99", "999"):
+    p = json.load(open("%s/sonde%s.json" % (tmp, hz)))
+    main = max([f["total"] for f in p["functions"] if f["name"] == "main"] or [0])
+    user, sys_ = map(float, open("%s/sonde%s.cpu" % (tmp, hz)).read().split())
+    print("sonde at %s Hz: sampler %s, %d samples, %d dropped, %.1f %% of samples reach main (binary without frame pointers); "
+          "sonde's own CPU %.2f s over %s s = %.1f %% of one core" % (hz, p["sampler"], p["samples"], p["dropped"],
+          100.0 * main / max(p["samples"], 1), user + sys_, D, 100 * (user + sys_) / float(D)))
+if s99 and pg99:
+    print("ratio sonde/perf -g slowdown is noisy below the noise line; compare the columns within this run")
+PY
