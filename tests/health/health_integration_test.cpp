@@ -98,7 +98,7 @@ client::HttpResponse post(const AgentProcess& agent, const std::string& target, 
 
 std::vector<std::string> health_flags(const DemoNode& node, const std::string& cooldown) {
   return {"--health-url", node.health_url(), "--health-interval", "0.2", "--health-timeout", "0.3",
-          "--incident-cooldown", cooldown};
+          "--incident-cooldown", cooldown, "--incident-profile-seconds", "1"};
 }
 
 }  // namespace
@@ -201,7 +201,8 @@ TEST_CASE("an incident bundle holds the stacks, status and health lines, and say
   const auto& b = listing["incidents"][0];
   std::map<std::string, uint64_t> files;
   for (const auto& f : b["files"].GetArray()) files[f["name"].GetString()] = f["bytes"].GetUint64();
-  for (const char* f : {"README.txt", "stacktrace.html", "stacks.json", "status.json", "health.log", "heap.txt"}) {
+  for (const char* f : {"README.txt", "stacktrace.html", "stacks.json", "status.json", "health.log", "heap.txt",
+                        "profile.pstat", "profile.html"}) {
     CAPTURE(f);
     REQUIRE(files.count(f) == 1);
     CHECK(files[f] > 0);
@@ -228,9 +229,14 @@ TEST_CASE("an incident bundle holds the stacks, status and health lines, and say
   CHECK(hl.front().find("ok 200") != std::string::npos);
   std::string readme = read_file(dir + "/README.txt");
   CHECK(readme.find("fail 500") != std::string::npos);
-  for (const char* skipped : {"profile.pstat", "profile.html"}) CHECK(readme.find(skipped) != std::string::npos);
+  for (const char* listed : {"profile.pstat", "profile.html"}) CHECK(readme.find(listed) != std::string::npos);
   CHECK(read_file(dir + "/heap.txt").find("pmem(rss=") != std::string::npos);
-  CHECK(readme.find("skipped:") != std::string::npos);
+  // The bundle's profile loads in Python's pstats and shows the demo node's hot spot.
+  std::string cmd = "python3 -c 'import pstats,sys; pstats.Stats(sys.argv[1]).print_stats()' " + dir +
+                    "/profile.pstat >" + dir + "/../pstats.out 2>&1";
+  CHECK(std::system(cmd.c_str()) == 0);
+  CHECK(read_file(dir + "/../pstats.out").find("compute_heavy") != std::string::npos);
+  CHECK(read_file(dir + "/profile.html").find("compute_heavy") != std::string::npos);
 
   // Downloads, and names that try to leave the bundle.
   auto dl = agent.get("/api/incidents/" + id + "/stacks.json");

@@ -7,6 +7,9 @@
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then echo "SKIPPED (needs root): dpkg -i" >&2; exit 77; fi
+# It makes a release build of its own (minutes on 2 cores): opt in until a CI
+# run has measured that it fits beside the rest (SONDE_TEST_DEB=1).
+if [ "${SONDE_TEST_DEB:-0}" != 1 ]; then echo "SKIPPED (opt-in): set SONDE_TEST_DEB=1 to build and install the package" >&2; exit 77; fi
 if dpkg-query -W -f='${Status}' sonde 2>/dev/null | grep -q installed || [ -e /usr/bin/sonde ]; then
   echo "SKIPPED: a sonde is already installed here; not touching it" >&2
   exit 77
