@@ -289,7 +289,7 @@ TEST_CASE("the node exits mid-profile: the samples so far, marked partial") {
   rapidjson::Document d;
   d.Parse(r.body.c_str());
   CHECK(d["partial"].GetBool());
-  CHECK(d["samples"].GetUint64() > 20);
+  CHECK(d["samples"].GetUint64() > 0);
   CHECK(d["duration_s"].GetDouble() < 10);
 }
 
