@@ -178,7 +178,9 @@ Result<Profile> CpuProfiler::run(const Lease&, const ProfileRequest& rq, Profile
   uint64_t sampler_dropped = 0;
   if (ebpf) {
     ebpf->stop();
-    sampler_dropped = ebpf->stats().dropped;
+    auto st = ebpf->stats();
+    sampler_dropped = st.dropped;
+    builder.info().probe_cpu_s = double(st.probe_ns) / 1e9;
   }
   if (ptrace) ptrace->stop();
   queue->take(batch, std::chrono::milliseconds(0));

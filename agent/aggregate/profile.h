@@ -42,6 +42,8 @@ struct ProfileInfo {
   uint64_t samples = 0;       // set by finish(): the weights added
   uint64_t dropped = 0;       // samples the sampler lost (ring buffer full, ...)
   bool partial = false;       // the node exited before the end
+  double probe_cpu_s = -1;    // CPU time the eBPF probe ran on the node's ticks, in the node's
+                              // context: what sampling cost the node (-1: not known, ptrace)
   std::string threads = "all";  // the threads filter: "all" or a tid
 };
 

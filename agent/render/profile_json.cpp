@@ -1,6 +1,7 @@
 // format=json: our own profile document, for scripts and the tests:
 //   {"pid", "exe", "start_time" (ISO 8601 UTC), "duration_s", "hz", "sampler",
 //    "samples", "dropped", "partial", "threads_filter",
+//    "probe_cpu_s" (eBPF only: the probe's CPU time in the node's context),
 //    "functions": [{"id", "name", "module", "file", "line", "address",
 //                   "self", "total", "self_percent", "total_percent"}],
 //    "threads": [{"tid", "name", "samples",
@@ -47,6 +48,10 @@ class JsonProfile final : public ProfileRenderer {
     w.Key("partial");
     w.Bool(info.partial);
     json_key_string(w, "threads_filter", info.threads);
+    if (info.probe_cpu_s >= 0) {
+      w.Key("probe_cpu_s");
+      w.Double(info.probe_cpu_s);
+    }
 
     w.Key("functions");
     w.StartArray();

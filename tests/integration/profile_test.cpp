@@ -192,6 +192,11 @@ TEST_CASE("every format says 75/25 for target_spin, demangled, eBPF sampler") {
   REQUIRE_FALSE(d.HasParseError());
   CHECK(std::string(d["sampler"].GetString()) == "ebpf");
   CHECK(d["partial"].GetBool() == false);
+  // What sampling cost the node: the probe's time on its ticks, a few us each,
+  // so more than nothing and far less than the second it ran.
+  REQUIRE(d.HasMember("probe_cpu_s"));
+  CHECK(d["probe_cpu_s"].GetDouble() > 0);
+  CHECK(d["probe_cpu_s"].GetDouble() < 0.5);
   CHECK(r.body.find("spin::heavy(unsigned long)") != std::string::npos);  // demangled
   CHECK(r.body.find("_ZN4spin") == std::string::npos);
   check_untouched(node.child.pid());
@@ -340,6 +345,7 @@ TEST_CASE("the ptrace fallback says 75/25 within 5 points and sampler ptrace") {
   d.Parse(r.body.c_str());
   CHECK(std::string(d["sampler"].GetString()) == "ptrace");
   CHECK(r.headers["x-sonde-sampler"] == "ptrace");
+  CHECK_FALSE(d.HasMember("probe_cpu_s"));  // not known without the probe
   TempDir tmp;
   CHECK(std::abs(heavy_percent("json", write(tmp, "p.json", r.body)) - 75) <= 5);
   r = profile(agent, "seconds=4&hz=199&format=pstats&sampler=ptrace", 4);
