@@ -47,15 +47,16 @@ run_node() {
   UNITS=$(awk '/units_per_s/ {print $2}' "$tmp/node.out")
 }
 D=$((WINDOW + 1))
-sonde_tool() {  # HZ: one shot, json; its own CPU time from /usr/bin/time-like accounting of that process only
-  python3 - "$SONDE" "$NODE" "$D" "$1" "$tmp" <<'PY'
-import os, resource, subprocess, sys
-sonde, node, d, hz, tmp = sys.argv[1:]
-with open(f"{tmp}/sonde{hz}.err", "w") as err:
+sonde_tool() {  # HZ [SAMPLER]: one shot, json; the CPU time of that process only
+  python3 - "$SONDE" "$NODE" "$D" "$1" "${2:-ebpf}" "$tmp" <<'PY'
+import os, subprocess, sys
+sonde, node, d, hz, sampler, tmp = sys.argv[1:]
+name = f"{tmp}/sonde{hz}" + ("" if sampler == "ebpf" else sampler)
+with open(name + ".err", "w") as err:
     p = subprocess.Popen([sonde, "profile", "--pid", node, "--seconds", d, "--hz", hz, "--format", "json",
-                          "-o", f"{tmp}/sonde{hz}.json"], stderr=err)
+                          "--sampler", sampler, "-o", name + ".json"], stderr=err)
     _, status, ru = os.wait4(p.pid, 0)
-open(f"{tmp}/sonde{hz}.cpu", "w").write(f"{ru.ru_utime} {ru.ru_stime}\n")
+open(name + ".cpu", "w").write(f"{ru.ru_utime} {ru.ru_stime}\n")
 sys.exit(os.waitstatus_to_exitcode(status))
 PY
 }
@@ -69,10 +70,11 @@ bpftrace_tool() { timeout "$((D + 5))" bpftrace -q -e "profile:hz:$1 /pid == $NO
 median() { python3 -c 'import statistics,sys; print(statistics.median(map(float, sys.argv[1:])))' "$@"; }
 declare -A R
 for hz in 99 999; do
-  alone=(); s=(); pg=(); pd=(); bt=()
+  alone=(); s=(); sp=(); pg=(); pd=(); bt=()
   for _ in $(seq 1 "$REPEAT"); do
     run_node alone; alone+=("$UNITS")
     run_node sonde sonde_tool $hz; s+=("$UNITS")
+    run_node sonde_ptrace sonde_tool $hz ptrace; sp+=("$UNITS")
     if [ $HAVE_PERF = 1 ]; then
       run_node perf_g perf_fp $hz; pg+=("$UNITS")
       run_node perf_dwarf perf_dwarf $hz; pd+=("$UNITS")
@@ -83,21 +85,22 @@ for hz in 99 999; do
   R[alone$hz]=$(median "${alone[@]}")
   R[noise$hz]=$(python3 -c 'import sys; v=list(map(float, sys.argv[1:])); m=sorted(v)[len(v)//2]; print((max(v)-min(v))/m*100)' "${alone[@]}")
   R[sonde$hz]=$(median "${s[@]}")
+  R[sondep$hz]=$(median "${sp[@]}")
   [ ${#pg[@]} -gt 0 ] && R[perfg$hz]=$(median "${pg[@]}") && R[perfd$hz]=$(median "${pd[@]}")
   [ ${#bt[@]} -gt 0 ] && R[bpft$hz]=$(median "${bt[@]}")
 done
 
 python3 - "$tmp" "${R[alone99]}" "${R[alone999]}" "${R[noise99]}" "${R[noise999]}" \
-  "${R[sonde99]}" "${R[sonde999]}" "${R[perfg99]:-}" "${R[perfg999]:-}" "${R[perfd99]:-}" "${R[perfd999]:-}" \
+  "${R[sonde99]}" "${R[sonde999]}" "${R[sondep99]}" "${R[sondep999]}" "${R[perfg99]:-}" "${R[perfg999]:-}" "${R[perfd99]:-}" "${R[perfd999]:-}" \
   "${R[bpft99]:-}" "${R[bpft999]:-}" "$D" "$REPEAT" <<'PY'
 import json, sys
-tmp, a99, a999, n99, n999, s99, s999, pg99, pg999, pd99, pd999, b99, b999, D, REPEAT = sys.argv[1:]
+tmp, a99, a999, n99, n999, s99, s999, sp99, sp999, pg99, pg999, pd99, pd999, b99, b999, D, REPEAT = sys.argv[1:]
 def slow(base, v):
     return "      -" if not v else "%6.2f %%" % ((float(base) - float(v)) / float(base) * 100)
 print("node alone: %.0f units/s at the 99 Hz round, %.0f at the 999 Hz round (median of %s rounds; the alone runs spread over %.2f %% and %.2f %%: the noise)"
       % (float(a99), float(a999), REPEAT, float(n99), float(n999)))
 print("%-28s %10s %10s" % ("slowdown of the node", "99 Hz", "999 Hz"))
-for name, v99, v999 in [("sonde (eBPF, DWARF stacks)", s99, s999), ("perf record -g", pg99, pg999),
+for name, v99, v999 in [("sonde (eBPF, DWARF stacks)", s99, s999), ("sonde --sampler ptrace", sp99, sp999), ("perf record -g", pg99, pg999),
                         ("perf record --call-graph dwarf", pd99, pd999), ("bpftrace (fp stacks)", b99, b999)]:
     print("%-28s %10s %10s" % (name, slow(a99, v99), slow(a999, v999)))
 for hz in ("99", "999"):
@@ -113,6 +116,11 @@ for hz in ("99", "999"):
         print("  probe in the node: %.2f us per sample, %.3f %% of the node's CPU (probe_cpu_s %.4f over %.2f s)"
               % (1e6 * p["probe_cpu_s"] / max(p["samples"], 1), 100 * p["probe_cpu_s"] / p["duration_s"],
                  p["probe_cpu_s"], p["duration_s"]))
+for hz in ("99", "999"):
+    p = json.load(open("%s/sonde%sptrace.json" % (tmp, hz)))
+    user, sys_ = map(float, open("%s/sonde%sptrace.cpu" % (tmp, hz)).read().split())
+    print("sonde --sampler ptrace at %s Hz: sampler %s, %d samples; sonde's own CPU %.2f s = %.1f %% of one core"
+          % (hz, p["sampler"], p["samples"], user + sys_, 100 * (user + sys_) / float(D)))
 if s99 and pg99:
     print("ratio sonde/perf -g slowdown is noisy below the noise line; compare the columns within this run")
 PY
