@@ -56,6 +56,32 @@ long find_fn(const std::vector<std::string>& names, const std::string& fn) {
   return -1;
 }
 
+// Every thread of a running target, captured and unwound once.
+struct UnwoundThread {
+  pid_t tid;
+  std::string name;
+  unwind::UnwoundStack stack;
+  std::vector<std::string> names;  // "module:function" per frame
+};
+
+std::vector<UnwoundThread> unwind_all(pid_t pid) {
+  auto threads = capture::capture_process(pid);
+  REQUIRE(threads);
+  auto maps = target::read_maps(pid);
+  REQUIRE(maps);
+  unwind::ModuleCache cache;
+  unwind::ProcessView view(pid, *maps, cache);
+  unwind::Unwinder unwinder;
+  std::vector<UnwoundThread> out;
+  for (auto& t : *threads) {
+    REQUIRE(t.snapshot);
+    auto stack = unwinder.unwind(*t.snapshot, view);
+    auto names = test::name_frames(stack.frames, *maps, pid);
+    out.push_back({t.tid, thread_name(pid, t.tid), std::move(stack), std::move(names)});
+  }
+  return out;
+}
+
 // tests/capture/chain_program.c's builds sit in the sibling build folder.
 std::string capture_program(const std::string& name) {
   std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
@@ -68,20 +94,8 @@ void check_chain_program(const std::string& exe) {
   Running r;
   const std::string& env_name = exe;
   start(r, exe);
-  pid_t pid = r.child.pid();
-  auto threads = capture::capture_process(pid);
-  REQUIRE(threads);
-  auto maps = target::read_maps(pid);
-  REQUIRE(maps);
-  unwind::ModuleCache cache;
-  unwind::ProcessView view(pid, *maps, cache);
-  unwind::Unwinder unwinder;
   int chains = 0;
-  for (auto& t : *threads) {
-    REQUIRE(t.snapshot);
-    auto stack = unwinder.unwind(*t.snapshot, view);
-    auto names = test::name_frames(stack.frames, *maps, pid);
-    std::string name = thread_name(pid, t.tid);
+  for (auto& [tid, name, stack, names] : unwind_all(r.child.pid())) {
     INFO(env_name << " thread " << name << ": " << test::join(names));
     if (std::getenv("SONDE_TEST_VERBOSE")) std::printf("%s %s: %s\n", env_name.c_str(), name.c_str(), test::join(names).c_str());
     REQUIRE(!stack.frames.empty());
@@ -121,21 +135,10 @@ TEST_CASE("C++ frames through libstdc++'s condition_variable") {
   test::require_ptrace();
   Running r;
   start(r, test::build_path("SONDE_TARGET_CHAIN_CPP"));
-  pid_t pid = r.child.pid();
-  auto threads = capture::capture_process(pid);
-  REQUIRE(threads);
-  auto maps = target::read_maps(pid);
-  REQUIRE(maps);
-  unwind::ModuleCache cache;
-  unwind::ProcessView view(pid, *maps, cache);
-  unwind::Unwinder unwinder;
   int cpp = 0;
-  for (auto& t : *threads) {
-    REQUIRE(t.snapshot);
-    if (thread_name(pid, t.tid).rfind("cpp-", 0) != 0) continue;
+  for (auto& [tid, name, stack, names] : unwind_all(r.child.pid())) {
+    if (name.rfind("cpp-", 0) != 0) continue;
     ++cpp;
-    auto stack = unwinder.unwind(*t.snapshot, view);
-    auto names = test::name_frames(stack.frames, *maps, pid);
     INFO(test::join(names));
     if (std::getenv("SONDE_TEST_VERBOSE")) std::printf("cpp: %s\n", test::join(names).c_str());
     CHECK(stack.complete);
@@ -163,16 +166,9 @@ TEST_CASE("every address gdb's backtrace shows is in ours") {
   Running r;
   start(r, test::build_path("SONDE_TARGET_CHAIN_C"));
   pid_t pid = r.child.pid();
-  auto threads = capture::capture_process(pid);
-  REQUIRE(threads);
-  auto maps = target::read_maps(pid);
-  REQUIRE(maps);
-  unwind::ModuleCache cache;
-  unwind::ProcessView view(pid, *maps, cache);
-  unwind::Unwinder unwinder;
   std::map<pid_t, std::vector<uint64_t>> ours;
-  for (auto& t : *threads)
-    for (auto& f : unwinder.unwind(*t.snapshot, view).frames) ours[t.tid].push_back(f.pc);
+  for (auto& t : unwind_all(pid))
+    for (auto& f : t.stack.frames) ours[t.tid].push_back(f.pc);
 
   // gdb attaches after us: this also shows we left nothing attached. gdb
   // adds inlined frames (libc's debug info) and stops at main, so compare
