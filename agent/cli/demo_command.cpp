@@ -96,16 +96,26 @@ void stop_node(pid_t pid) {
 }
 
 void print_tryouts(const std::string& http, const std::string& sock, const std::string& logs, pid_t node, int node_port) {
+  // The commands name the binary that runs, so they work before `sonde` is on PATH.
+  std::error_code ec;
+  std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  if (ec) self = "sonde";
+  const char* me = self.c_str();
   std::printf(
       "\nsonde demo: the demo node runs as pid %d (its own health check: http://127.0.0.1:%d/api/health)\n"
       "and an agent is attached to it. Try, in another terminal:\n\n"
+      "  %s stacks --socket %s --format text       # what every thread is doing\n"
+      "  %s profile --socket %s --seconds 5 --format pstats -o demo.pstat\n"
+      "      python3 -c 'import pstats; pstats.Stats(\"demo.pstat\").sort_stats(\"tottime\").print_stats(8)'\n"
+      "  %s heap --socket %s                       # where the memory goes\n"
+      "  %s status --pid %d --pretty                # one shot, no agent needed\n"
       "  curl -s http://%s/api/status | python3 -m json.tool\n"
-      "  curl -s --unix-socket %s http://localhost/api/health\n"
-      "  curl -s http://%s/metrics\n"
-      "  sonde status --socket %s --pretty\n"
-      "  sonde status --pid %d --pretty\n\n"
+      "  curl -s -O -J 'http://%s/api/profile?seconds=5&format=flamegraph'   # open the .html\n"
+      "  curl -s http://%s/api/status/stacktrace > stacks.html\n"
+      "  curl -s http://%s/metrics\n\n"
       "Logs: %s (sonde.log, access.log). Ctrl-C stops the agent and the demo node.\n\n",
-      node, node_port, http.c_str(), sock.c_str(), http.c_str(), sock.c_str(), node, logs.c_str());
+      node, node_port, me, sock.c_str(), me, sock.c_str(), me, sock.c_str(), me, node, http.c_str(), http.c_str(),
+      http.c_str(), http.c_str(), logs.c_str());
   std::fflush(stdout);
 }
 }  // namespace
