@@ -210,9 +210,16 @@ Result<void> Session::open(pid_t pid, const RemoteCallOptions& o) {
   // checked again once seized for the call (same registers, same top of
   // stack). A thread that woke up meanwhile is chosen again (warm caches).
   ThreadChooser chooser;
+  // A thread seen running (woken between two waits) or that left its wait
+  // before the seize is tried again, a few times, a little later.
+  constexpr int kAttempts = 5;
   for (int attempt = 0;; ++attempt) {
     auto choice = chooser.choose(pid, o.tid);
-    if (!choice) return std::unexpected(choice.error());
+    if (!choice) {
+      if (attempt + 1 >= kAttempts || !chooser.transient()) return std::unexpected(choice.error());
+      std::this_thread::sleep_for(std::chrono::milliseconds(5 * (attempt + 1)));
+      continue;
+    }
     s.tid = choice->tid;
     record_.tid = s.tid;
     record_.thread_why = choice->why;
@@ -224,7 +231,7 @@ Result<void> Session::open(pid_t pid, const RemoteCallOptions& o) {
         rw_node(pid, s.home.rsp, top.data(), top.size(), false) && top == choice->stack_top)
       break;
     s.detach(record_);  // untouched: it restarts its wait as usual
-    if (attempt == 2)
+    if (attempt + 1 >= kAttempts)
       return fail(ErrorCode::conflict, "thread " + std::to_string(s.tid) +
                                            " kept leaving the wait it was checked in before the call could start; "
                                            "nothing was injected (try again)");

@@ -145,6 +145,7 @@ Result<ThreadChoice> ThreadChooser::choose(pid_t pid, pid_t only_tid) {
   auto& unwinder = c_->unwinder;
   auto& symbolizer = c_->symbolizer;
   std::string reasons;
+  transient_ = false;
   auto refuse = [&](pid_t tid, const std::string& why) {
     reasons += "\n  tid " + std::to_string(tid) + " (" + comm_of(pid, tid) + "): " + why;
   };
@@ -159,7 +160,11 @@ Result<ThreadChoice> ThreadChooser::choose(pid_t pid, pid_t only_tid) {
     long nr = -1;
     uint64_t args[6] = {};
     std::string state = syscall_state(pid, tid, &nr, args);
-    if (!state.empty()) { refuse(tid, state); continue; }
+    if (!state.empty()) {
+      if (state == "running") transient_ = true;  // a waiting thread between two waits
+      refuse(tid, state);
+      continue;
+    }
     auto name = restartable_waits().find(nr);
     if (name == restartable_waits().end()) {
       refuse(tid, "in syscall " + std::to_string(nr) + ", not a wait the kernel restarts as it was");
@@ -170,7 +175,11 @@ Result<ThreadChoice> ThreadChooser::choose(pid_t pid, pid_t only_tid) {
       continue;
     }
     auto p = probe(pid, tid, *maps);
-    if (!p) { refuse(tid, "could not be stopped: " + p.error().message); continue; }
+    if (!p) {
+      transient_ = true;
+      refuse(tid, "could not be stopped: " + p.error().message);
+      continue;
+    }
     if (!restarts_by_reexecuting(p->regs)) {
       refuse(tid, std::string("in ") + name->second + " in a state a signal frame cannot restart exactly (rax " +
                       std::to_string(static_cast<int64_t>(p->regs.rax)) +

@@ -46,10 +46,14 @@ class ThreadChooser {
   ThreadChooser();
   ~ThreadChooser();
   Result<ThreadChoice> choose(pid_t pid, pid_t only_tid);
+  // After a refusal: some thread was refused for a passing reason (running
+  // between two waits, could not be stopped), so trying again may succeed.
+  bool transient() const { return transient_; }
 
  private:
   struct Caches;
   std::unique_ptr<Caches> c_;
+  bool transient_ = false;
 };
 
 }  // namespace sonde::target
