@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "symbolize/elf_file.h"
@@ -14,20 +15,26 @@
 
 namespace {
 
+// One scratch file per process, removed at exit (libFuzzer ends with exit()).
+// A plain array: it outlives every atexit handler, unlike a static string.
+char scratch[] = "/tmp/sonde-elf-fuzz-XXXXXX";
+
 std::string temp_path() {
-  static std::string path = [] {
-    char tmpl[] = "/tmp/sonde-elf-fuzz-XXXXXX";
-    int fd = ::mkstemp(tmpl);
-    if (fd >= 0) ::close(fd);
-    return std::string(tmpl);
+  static bool made = [] {
+    int fd = ::mkstemp(scratch);
+    if (fd < 0) return false;
+    ::close(fd);
+    std::atexit([] { ::unlink(scratch); });
+    return true;
   }();
-  return path;
+  return made ? std::string(scratch) : std::string();
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string path = temp_path();
+  if (path.empty()) return 0;
   FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) return 0;
   std::fwrite(data, 1, size, f);
