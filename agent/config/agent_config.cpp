@@ -53,6 +53,10 @@ const std::vector<Key>& agent_keys() {
        [](AgentConfig& c) -> void* { return &c.socket_group; }},
       {"insecure-http", Kind::flag, "allow --http on a non-loopback address without --jwt-key",
        [](AgentConfig& c) -> void* { return &c.insecure_http; }},
+      {"allow-inject", Kind::flag,
+       "allow injected calls into the node (jemalloc's mallctl, glibc's mallinfo2 without debug info): they run "
+       "code of the node on one of its waiting threads; off by default",
+       [](AgentConfig& c) -> void* { return &c.allow_inject; }},
       {"health-url", Kind::text, "check the node's health here: http://host:port/path or unix:/path/to.sock:/path",
        [](AgentConfig& c) -> void* { return &c.health_url; }},
       {"health-interval", Kind::real, "seconds between health checks (default 30)",

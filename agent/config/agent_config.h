@@ -40,6 +40,9 @@ struct AgentConfig {
   std::string socket_allow;                  // "UID,@GROUP,..." allowed on the socket (root always)
   std::string socket_group;                  // group owning the socket file
   bool insecure_http = false;                // allow a non-loopback --http without --jwt-key
+  // Injected calls (target/remote_call.h): run a function of the node on one
+  // of its threads (jemalloc's mallctl, glibc's mallinfo2). Off by default.
+  bool allow_inject = false;
 
   // The node's health check (health/) and incident bundles (incident/).
   std::string health_url;                    // http://host:port/path or unix:/p.sock:/path; "": no checks

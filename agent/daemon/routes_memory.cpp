@@ -1,6 +1,7 @@
 // GET /api/status/heap[?format=text|json] and GET /api/status/debugmallocstats:
 // where the node's memory goes, read from outside (procfs + the read-only
-// glibc walk). Both read /proc and the node's memory for milliseconds to
+// glibc walk; with --allow-inject, jemalloc's mallctl or glibc's mallinfo2
+// run on one waiting thread of the node, logged by target/remote_call). Both read /proc and the node's memory for milliseconds to
 // tens of them, so the work runs on ctx.workers, never on an I/O thread.
 #include <spdlog/spdlog.h>
 
@@ -25,12 +26,14 @@ void add_memory_routes(AgentContext& ctx) {
                      reply(Response::error(400, "bad_request", "unknown format \"" + format + "\"; use text or json"));
                      return;
                    }
-                   ctx.post_capture("heap", [node, format, reply] {
+                   memory::HeapOptions opts;
+                   opts.inject.allowed = ctx.cfg.allow_inject;
+                   ctx.post_capture("heap", [node, format, reply, opts] {
                      if (!target::still_alive(node)) {
                        reply(Response::error(503, "node_unavailable", "the node exited"));
                        return;
                      }
-                     auto report = memory::build_heap_report(node.pid, {});
+                     auto report = memory::build_heap_report(node.pid, opts);
                      if (!report) {
                        spdlog::warn("heap report of pid {} failed: {}", node.pid, report.error().message);
                        reply(Response::error(report.error()));
@@ -44,12 +47,14 @@ void add_memory_routes(AgentContext& ctx) {
                  }));
   ctx.router.add("GET", protocol::routes::mallocstats,
                  ctx.with_node([&ctx](const target::NodeId& node, const Request&, Reply reply) {
-                   ctx.post_capture("mallocstats", [node, reply] {
+                   memory::InjectOptions inject;
+                   inject.allowed = ctx.cfg.allow_inject;
+                   ctx.post_capture("mallocstats", [node, reply, inject] {
                      if (!target::still_alive(node)) {
                        reply(Response::error(503, "node_unavailable", "the node exited"));
                        return;
                      }
-                     auto stats = memory::build_malloc_stats(node.pid, {});
+                     auto stats = memory::build_malloc_stats(node.pid, {}, inject);
                      if (!stats) {
                        reply(Response::error(stats.error()));
                        return;

@@ -72,6 +72,51 @@ void glibc_json(Writer& w, const GlibcHeap& g) {
   w.EndObject();
 }
 
+void call_json(Writer& w, const target::CallRecord& c) {
+  w.Key("injected_call");
+  w.StartObject();
+  kv(w, "tid", static_cast<int64_t>(c.tid));
+  kv(w, "thread", c.thread_why);
+  kv(w, "calls", static_cast<int64_t>(c.calls));
+  w.Key("stopped_ms");
+  w.Double(static_cast<double>(c.stopped_ns) / 1e6);
+  w.Key("away_ms");
+  w.Double(static_cast<double>(c.away_ns) / 1e6);
+  w.EndObject();
+}
+
+void mallinfo_json(Writer& w, const Mallinfo2& t) {
+  w.Key("mallinfo2");
+  w.StartObject();
+  kv(w, "arena", t.arena);
+  kv(w, "ordblks", t.ordblks);
+  kv(w, "smblks", t.smblks);
+  kv(w, "hblks", t.hblks);
+  kv(w, "hblkhd", t.hblkhd);
+  kv(w, "usmblks", t.usmblks);
+  kv(w, "fsmblks", t.fsmblks);
+  kv(w, "uordblks", t.uordblks);
+  kv(w, "fordblks", t.fordblks);
+  kv(w, "keepcost", t.keepcost);
+  w.EndObject();
+}
+
+void jemalloc_json(Writer& w, const JemallocStats& j) {
+  w.StartObject();
+  kv(w, "library", j.library);
+  kv(w, "version", j.version);
+  kv(w, "method", std::string(kInjectedCall));
+  kv(w, "allocated", j.allocated);
+  kv(w, "active", j.active);
+  kv(w, "resident", j.resident);
+  kv(w, "mapped", j.mapped);
+  kv(w, "retained", j.retained);
+  kv(w, "metadata", j.metadata);
+  kv(w, "narenas", static_cast<uint64_t>(j.narenas));
+  call_json(w, j.call);
+  w.EndObject();
+}
+
 }  // namespace
 
 std::string render_heap_json(const HeapReport& r) {
@@ -118,6 +163,21 @@ std::string render_heap_json(const HeapReport& r) {
     glibc_json(w, *r.glibc);
   } else {
     kv(w, "glibc_note", r.glibc_note);
+  }
+  if (r.glibc_injected) {
+    w.Key("glibc_injected");
+    w.StartObject();
+    kv(w, "libc", r.glibc_injected->libc_path);
+    kv(w, "method", std::string(kInjectedCall));
+    mallinfo_json(w, r.glibc_injected->totals);
+    call_json(w, r.glibc_injected->call);
+    w.EndObject();
+  }
+  if (r.jemalloc) {
+    w.Key("jemalloc");
+    jemalloc_json(w, *r.jemalloc);
+  } else if (!r.jemalloc_note.empty()) {
+    kv(w, "jemalloc_note", r.jemalloc_note);
   }
   w.Key("notes");
   w.StartArray();

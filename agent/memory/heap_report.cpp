@@ -34,9 +34,53 @@ std::string perms_of(const target::Mapping& m) {
 }
 
 std::string other_allocator_note(const AllocatorGuess& a) {
+  if (a.name == "jemalloc")
+    return "malloc is served by jemalloc (" + a.path + "), not by glibc: glibc's arenas are nearly unused";
   return "malloc is served by " + a.name + " (" + a.path + "), not by glibc: " + a.name +
-         "'s own figures are not read yet (they need an injected call into the node, which sonde does not "
-         "do yet); its memory shows under \"anonymous not in the heap\", and glibc's arenas are nearly unused";
+         "'s own figures are not read (sonde reads glibc's and jemalloc's); its memory shows under "
+         "\"anonymous not in the heap\", and glibc's arenas are nearly unused";
+}
+
+std::string inject_needed_note(const std::string& what) {
+  return what + " need an injected call into the node: start the agent (or `sonde heap --pid`) with "
+                "--allow-inject to read them (it runs that function on one waiting thread of the node; see "
+                "README, Memory)";
+}
+
+// jemalloc by mallctl when allowed, else the reason. Fills `stats` or `note`.
+void read_jemalloc(pid_t pid, const target::Maps& maps, const AllocatorGuess& a, const InjectOptions& inject,
+                   bool detailed, std::optional<JemallocStats>* stats, std::string* note) {
+  if (a.name != "jemalloc") return;
+  if (!inject.allowed) {
+    *note = inject_needed_note("jemalloc's figures (stats.allocated, active, resident, per arena and size class)");
+    return;
+  }
+  JemallocOptions o;
+  o.detailed = detailed;
+  o.timeout = inject.timeout;
+  auto r = read_jemalloc_stats(pid, maps, a.path, o);
+  if (!r) {
+    *note = "jemalloc's figures could not be read by an injected call: " + r.error().message;
+    return;
+  }
+  *stats = std::move(*r);
+}
+
+// glibc's mallinfo2() by an injected call when the walk had no debug info.
+void read_glibc_injected(pid_t pid, const target::Maps& maps, const AllocatorGuess& a, const InjectOptions& inject,
+                         const std::optional<GlibcHeap>& walked, std::optional<InjectedMallinfo>* out,
+                         std::string* note) {
+  if (walked || a.name != "glibc" || !find_libc(maps)) return;
+  if (!inject.allowed) {
+    *note += "; or, without it, " + inject_needed_note("mallinfo2()'s figures");
+    return;
+  }
+  auto r = injected_mallinfo2(pid, maps, inject.timeout);
+  if (!r) {
+    *note += "; the injected mallinfo2() call failed too: " + r.error().message;
+    return;
+  }
+  *out = std::move(*r);
 }
 
 // Looks up glibc and walks it; fills `glibc` or `note`.
@@ -57,7 +101,7 @@ void read_glibc(pid_t pid, const target::Maps& maps, const GlibcOptions& options
 
 }  // namespace
 
-Result<MallocStatsReport> build_malloc_stats(pid_t pid, const GlibcOptions& options) {
+Result<MallocStatsReport> build_malloc_stats(pid_t pid, const GlibcOptions& options, const InjectOptions& inject) {
   MallocStatsReport r;
   r.pid = pid;
   auto maps = target::read_maps(pid);
@@ -65,6 +109,8 @@ Result<MallocStatsReport> build_malloc_stats(pid_t pid, const GlibcOptions& opti
   r.allocator = guess_allocator(*maps);
   if (r.allocator.name != "glibc") r.notes.push_back(other_allocator_note(r.allocator));
   read_glibc(pid, *maps, options, &r.glibc, &r.glibc_note);
+  read_glibc_injected(pid, *maps, r.allocator, inject, r.glibc, &r.glibc_injected, &r.glibc_note);
+  read_jemalloc(pid, *maps, r.allocator, inject, true, &r.jemalloc, &r.jemalloc_note);
   if (r.glibc && !r.glibc->consistent)
     r.notes.push_back("some arenas changed on every read (the node was allocating): their figures are approximate");
   return r;
@@ -84,6 +130,8 @@ Result<HeapReport> build_heap_report(pid_t pid, const HeapOptions& options) {
   r.allocator = guess_allocator(maps);
   if (r.allocator.name != "glibc") r.notes.push_back(other_allocator_note(r.allocator));
   read_glibc(pid, maps, options.glibc, &r.glibc, &r.glibc_note);
+  read_glibc_injected(pid, maps, r.allocator, options.inject, r.glibc, &r.glibc_injected, &r.glibc_note);
+  read_jemalloc(pid, maps, r.allocator, options.inject, false, &r.jemalloc, &r.jemalloc_note);
 
   // Ranges whose owner the walk knows: thread arenas' heaps, mmapped chunks.
   std::vector<KnownRange> known;
@@ -133,13 +181,66 @@ Result<HeapReport> build_heap_report(pid_t pid, const HeapOptions& options) {
     s.push_back({"glibc_heap_resident", "glibc heap mappings resident (not summed)",
                  rss_of(MappingKind::heap) + rss_of(MappingKind::arena_heap) + rss_of(MappingKind::mmapped_chunk),
                  kProcfs, false});
+  } else if (r.glibc_injected) {
+    // mallinfo2() from inside: the totals only (no arena, bin or heap ranges).
+    const auto& t = r.glibc_injected->totals;
+    uint64_t fast = t.fsmblks, other = t.fordblks > t.fsmblks ? t.fordblks - t.fsmblks : 0;
+    s.push_back({"glibc_in_use", "glibc malloc in use (mallinfo2 uordblks)", static_cast<int64_t>(t.uordblks),
+                 kInjectedCall});
+    s.push_back({"glibc_free", "glibc free in bins and top chunks (fordblks - fsmblks)", static_cast<int64_t>(other),
+                 kInjectedCall});
+    s.push_back({"glibc_free_fastbins", "glibc free in fastbins (fsmblks)", static_cast<int64_t>(fast), kInjectedCall});
+    s.push_back({"glibc_mmapped", "glibc mmapped chunks (hblkhd, " + std::to_string(t.hblks) + " chunks)",
+                 static_cast<int64_t>(t.hblkhd), kInjectedCall});
+    SummaryLine frag{"glibc_fragmentation", "glibc fragmentation (free in bins+fastbins / (in use + those))", 0,
+                     kInjectedCall, false, "percent"};
+    uint64_t free_bins = t.fordblks > t.keepcost ? t.fordblks - t.keepcost : 0;
+    uint64_t denom = t.uordblks + free_bins;
+    frag.percent = denom ? 100.0 * static_cast<double>(free_bins) / static_cast<double>(denom) : 0;
+    s.push_back(frag);
+    s.push_back({"glibc_heap_resident", "glibc heap mappings resident ([heap]; not summed)", rss_of(MappingKind::heap),
+                 kProcfs, false});
+    r.notes.push_back("glibc figures from mallinfo2() run in the node (no libc debug info): no per-arena table, and "
+                      "thread arenas' heaps and mmapped chunks cannot be told apart from other anonymous memory, so "
+                      "they count under \"anonymous not in the heap\" too");
   } else {
     s.push_back({"heap_resident", "malloc heap ([heap]) resident", rss_of(MappingKind::heap), kProcfs});
+  }
+  int64_t anon_other = rss_of(MappingKind::anonymous);
+  std::string anon_name = "anonymous not in the heap";
+  if (r.jemalloc) {
+    // jemalloc's resident bytes partitioned: allocated, metadata, the rest
+    // (dirty pages kept for reuse, free space in slabs). They live in
+    // anonymous mappings, so they come out of that figure.
+    const auto& j = *r.jemalloc;
+    int64_t resident = static_cast<int64_t>(j.resident);
+    int64_t cached = resident - static_cast<int64_t>(j.allocated) - static_cast<int64_t>(j.metadata);
+    s.push_back({"jemalloc_allocated", "jemalloc allocated (stats.allocated)", static_cast<int64_t>(j.allocated),
+                 kInjectedCall});
+    s.push_back({"jemalloc_metadata", "jemalloc metadata (stats.metadata)", static_cast<int64_t>(j.metadata),
+                 kInjectedCall});
+    s.push_back({"jemalloc_free", "jemalloc free/cached (resident - allocated - metadata)", std::max<int64_t>(cached, 0),
+                 kInjectedCall});
+    SummaryLine frag{"jemalloc_fragmentation", "jemalloc fragmentation ((active - allocated) / active)", 0,
+                     kInjectedCall, false, "percent"};
+    frag.percent = j.active ? 100.0 * static_cast<double>(j.active - std::min(j.active, j.allocated)) /
+                                  static_cast<double>(j.active)
+                            : 0;
+    s.push_back(frag);
+    s.push_back({"jemalloc_active", "jemalloc active (stats.active; not summed)", static_cast<int64_t>(j.active),
+                 kInjectedCall, false});
+    s.push_back({"jemalloc_resident", "jemalloc resident (stats.resident; not summed)", resident, kInjectedCall, false});
+    s.push_back({"jemalloc_mapped", "jemalloc mapped (stats.mapped; not summed)", static_cast<int64_t>(j.mapped),
+                 kInjectedCall, false});
+    s.push_back({"jemalloc_retained", "jemalloc retained (stats.retained; not summed)", static_cast<int64_t>(j.retained),
+                 kInjectedCall, false});
+    anon_other = std::max<int64_t>(anon_other - std::max<int64_t>(resident, 0), 0);
+    anon_name += " (minus jemalloc resident)";
   }
   s.push_back({"thread_stacks", "thread stacks (" + std::to_string(stacks) + " found)", rss_of(MappingKind::thread_stack), kProcfs});
   s.push_back({"libraries", "file mappings: libraries and executable", rss_of(MappingKind::library), kProcfs});
   s.push_back({"other_files", "file mappings: other files", rss_of(MappingKind::file), kProcfs});
-  s.push_back({"anonymous_other", "anonymous not in the heap", rss_of(MappingKind::anonymous), kProcfs});
+  s.push_back({"anonymous_other", anon_name, anon_other, kProcfs});
   s.push_back({"shared_memory", "shared memory", rss_of(MappingKind::shared_memory), kProcfs});
   for (const auto& l : s)
     if (l.summed) r.total_accounted += l.bytes;

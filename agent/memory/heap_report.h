@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -13,7 +14,9 @@
 
 #include "common/result.h"
 #include "memory/glibc_locate.h"
+#include "memory/glibc_injected.h"
 #include "memory/glibc_walk.h"
+#include "memory/jemalloc_stats.h"
 #include "memory/mapping_classes.h"
 #include "memory/proc_memory.h"
 
@@ -22,8 +25,8 @@ namespace sonde::memory {
 // The methods, as the report names them.
 inline constexpr const char* kProcfs = "procfs";
 inline constexpr const char* kGlibcWalk = "glibc walk";
-// (Reserved for item 3 of the memory issue: figures from a call run inside
-// the node, e.g. jemalloc's mallctl or glibc's mallinfo2 without debug info.)
+// Figures from a call run inside the node (--allow-inject): jemalloc's
+// mallctl, or glibc's mallinfo2() when libc has no debug info.
 inline constexpr const char* kInjectedCall = "injected call";
 
 struct SummaryLine {
@@ -53,6 +56,9 @@ struct HeapReport {
   AllocatorGuess allocator;
   std::optional<GlibcHeap> glibc;   // absent: glibc_note says why
   std::string glibc_note;           // e.g. which package gives libc's debug info
+  std::optional<InjectedMallinfo> glibc_injected;  // mallinfo2() run in the node (no debug info)
+  std::optional<JemallocStats> jemalloc;           // mallctl run in the node
+  std::string jemalloc_note;        // why there is no jemalloc figure
   std::vector<std::string> notes;   // other things the reader must know
   std::vector<SummaryLine> summary;
   int64_t total_accounted = 0;
@@ -63,8 +69,16 @@ struct HeapReport {
   double took_ms = 0;
 };
 
+// The injected call (target/remote_call.h): off unless the operator allows
+// it (--allow-inject), since it runs code of the node on one of its threads.
+struct InjectOptions {
+  bool allowed = false;
+  std::chrono::milliseconds timeout{1000};  // each call
+};
+
 struct HeapOptions {
   GlibcOptions glibc;
+  InjectOptions inject;
   size_t top = 20;          // top mappings listed
 };
 
@@ -80,8 +94,12 @@ struct MallocStatsReport {
   AllocatorGuess allocator;
   std::optional<GlibcHeap> glibc;
   std::string glibc_note;
+  std::optional<InjectedMallinfo> glibc_injected;
+  std::optional<JemallocStats> jemalloc;  // detailed: per arena and size class
+  std::string jemalloc_note;
   std::vector<std::string> notes;
 };
-Result<MallocStatsReport> build_malloc_stats(pid_t pid, const GlibcOptions& options);
+Result<MallocStatsReport> build_malloc_stats(pid_t pid, const GlibcOptions& options,
+                                             const InjectOptions& inject = {});
 
 }  // namespace sonde::memory

@@ -36,6 +36,12 @@ void rows(std::string& out, const std::vector<Row>& rs, bool right = true) {
 
 }  // namespace
 
+std::string describe_injected_call(const target::CallRecord& c) {
+  return fmt("injected call on %s: %d call(s), thread stopped %.3f ms, away from its own code %.3f ms",
+             c.thread_why.c_str(), c.calls, static_cast<double>(c.stopped_ns) / 1e6,
+             static_cast<double>(c.away_ns) / 1e6);
+}
+
 std::string render_heap_text(const HeapReport& r) {
   const auto& p = r.pmem;
   std::string out = fmt("Process memory information: pmem(rss=%" PRIu64 ", vms=%" PRIu64 ", shared=%" PRIu64
@@ -53,8 +59,19 @@ std::string render_heap_text(const HeapReport& r) {
     out += fmt("Allocator: glibc %s malloc, %zu arena(s), walked read-only in %.1f ms (libc %s, debug info %s)\n",
                g.target.version.c_str(), g.arenas.size(), g.walk_ms, g.target.libc_path.c_str(),
                g.target.debug_file.c_str());
+  } else if (r.glibc_injected) {
+    out += "Allocator: glibc malloc, mallinfo2() of " + r.glibc_injected->libc_path + " by " +
+           describe_injected_call(r.glibc_injected->call) + " (the read-only walk needs libc's debug info: " +
+           r.glibc_note + ")\n";
   } else {
     out += "Allocator: glibc malloc figures not available: " + r.glibc_note + "\n";
+  }
+  if (r.jemalloc) {
+    const auto& j = *r.jemalloc;
+    out += "Allocator: jemalloc " + j.version + " (" + j.library + "), " + std::to_string(j.narenas) +
+           " arena(s), mallctl by " + describe_injected_call(j.call) + "\n";
+  } else if (!r.jemalloc_note.empty()) {
+    out += "Allocator: jemalloc figures not available: " + r.jemalloc_note + "\n";
   }
   for (const auto& n : r.notes) out += "Note: " + n + "\n";
   out += "\nMemory use summary:\n";

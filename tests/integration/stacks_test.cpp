@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "agent_process.h"
+#include "redis.h"
 
 using namespace sonde;
 using namespace sonde::test;
@@ -175,16 +176,9 @@ TEST_CASE("our function sequence agrees with gdb's on the same blocked target") 
 
 TEST_CASE("redis-server from Debian: the main thread in aeMain/epoll_wait, background threads by name") {
   require_ptrace();
-  if (::access("/usr/bin/redis-server", X_OK) != 0) {
-    std::fprintf(stderr, "SKIPPED (needs redis-server): apt-get install redis-server\n");
-    std::exit(77);
-  }
-  TempDir dir;
-  int port = free_port();
-  Child redis = Child::spawn({"/usr/bin/redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1",
-                              "--save", "", "--appendonly", "no", "--dir", dir.path, "--daemonize", "no"},
-                             dir.path + "/redis.out");
-  REQUIRE(wait_for_text(dir.path + "/redis.out", "Ready to accept connections"));
+  RedisServer::require();
+  RedisServer redis;
+  REQUIRE(redis.ready());
   // Give its background threads time to reach their waits.
   REQUIRE(wait_until([&] { return read_file("/proc/" + std::to_string(redis.pid()) + "/status").find("Threads:\t5") != std::string::npos; }));
   std::string out, err;

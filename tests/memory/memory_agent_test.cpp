@@ -1,12 +1,18 @@
 // The memory routes and commands end to end: a real agent attached to
 // target_alloc answers /api/status/heap (text and json) and
 // /api/status/debugmallocstats; `sonde heap --pid` gives the same shape one
-// shot; redis-server (jemalloc) still gets procfs figures and is told that
-// jemalloc is not walked yet.
+// shot; redis-server (jemalloc) gets procfs figures and is told to allow
+// injected calls, and with --allow-inject gets jemalloc's own figures.
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <rapidjson/document.h>
+
+#include <cstdlib>
+#include <filesystem>
+
 #include "agent_process.h"
+#include "redis.h"
 
 using namespace sonde;
 using namespace sonde::test;
@@ -21,6 +27,15 @@ struct AllocNode {
     REQUIRE(wait_for_text(dir.path + "/out", "ready"));
   }
 };
+
+// No thread of `pid` traced or stopped (DESIGN.md §3).
+void check_untouched(pid_t pid) {
+  for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::string st = read_file(e.path().string() + "/status");
+    CHECK_MESSAGE(st.find("TracerPid:\t0\n") != std::string::npos, e.path());
+    CHECK_MESSAGE(st.find("(tracing stop)") == std::string::npos, e.path());
+  }
+}
 
 void has_seed_lines(const std::string& text) {
   INFO(text);
@@ -79,26 +94,86 @@ TEST_CASE("sonde heap --pid: one shot; --debug-dir at an empty folder gives the 
   CHECK(out.find("Arena 0") == std::string::npos);
 }
 
-TEST_CASE("redis-server (jemalloc): procfs figures, and jemalloc said to be not walked yet") {
+TEST_CASE("redis-server (jemalloc) without --allow-inject: procfs figures and a line saying what to allow") {
   require_ptrace();
-  if (::access("/usr/bin/redis-server", X_OK) != 0) {
-    std::fprintf(stderr, "SKIPPED (needs redis-server): apt-get install redis-server\n");
-    std::exit(77);
-  }
-  TempDir dir;
-  int port = free_port();
-  Child redis = Child::spawn({"/usr/bin/redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1",
-                              "--save", "", "--appendonly", "no", "--dir", dir.path, "--daemonize", "no"},
-                             dir.path + "/redis.out");
-  REQUIRE(wait_for_text(dir.path + "/redis.out", "Ready to accept connections"));
+  RedisServer::require();
+  RedisServer redis;
+  REQUIRE(redis.ready());
   std::string out, err;
   REQUIRE(run_sonde({"heap", "--pid", std::to_string(redis.pid())}, &out, &err) == 0);
   INFO(out);
   has_seed_lines(out);
-  CHECK(out.find("jemalloc") != std::string::npos);
-  CHECK(out.find("not read yet") != std::string::npos);
+  CHECK(out.find("Allocator: jemalloc figures not available: jemalloc's figures") != std::string::npos);
+  CHECK(out.find("--allow-inject") != std::string::npos);
+  CHECK(out.find("[injected call]") == std::string::npos);
   CHECK(out.find("anonymous not in the heap [procfs]") != std::string::npos);
   CHECK(out.find("libjemalloc") != std::string::npos);
   // glibc's main arena there was never initialized: empty, not "changing".
   CHECK(out.find("changed on every read") == std::string::npos);
+  check_untouched(redis.pid());
+}
+
+namespace {
+
+// The jemalloc "allocated" figure of a heap JSON document.
+long long jemalloc_allocated(const std::string& json) {
+  rapidjson::Document d;
+  d.Parse(json.c_str());
+  if (d.HasParseError() || !d.HasMember("jemalloc")) return -1;
+  return d["jemalloc"]["allocated"].GetInt64();
+}
+
+}  // namespace
+
+// redis's INFO memory has two candidates: used_memory is redis's own count
+// of what it asked zmalloc for (malloc_usable_size of each block it made),
+// while allocator_allocated is jemalloc's stats.allocated itself, which
+// redis reads with mallctl after an "epoch" refresh (every 100 ms in its
+// cron). sonde reads the same mallctl figure, so allocator_allocated is the
+// one to compare with; used_memory also misses what libraries allocate.
+TEST_CASE("redis-server after DEBUG POPULATE, --allow-inject: stats.allocated within 3 % of INFO allocator_allocated") {
+  require_ptrace();
+  RedisServer::require();
+  RedisServer redis({"--enable-debug-command", "yes"});
+  REQUIRE(redis.ready());
+  REQUIRE(redis.cli({"DEBUG", "POPULATE", "300000", "key", "100"}).find("OK") != std::string::npos);
+  // Quiet node: INFO's allocator figures are refreshed by redis's cron every 100 ms.
+  ::usleep(500 * 1000);
+  long long before = redis.info_field("memory", "allocator_allocated");
+  REQUIRE(before > 30'000'000);  // 300,000 keys of 100 bytes
+  std::string out, err;
+  REQUIRE(run_sonde({"heap", "--pid", std::to_string(redis.pid()), "--format", "json", "--allow-inject"}, &out,
+                    &err) == 0);
+  INFO(out.substr(0, 3000));
+  INFO(err);
+  long long ours = jemalloc_allocated(out);
+  ::usleep(300 * 1000);
+  long long after = redis.info_field("memory", "allocator_allocated");
+  CAPTURE(before);
+  CAPTURE(ours);
+  CAPTURE(after);
+  long long theirs = (before + after) / 2;
+  CHECK(ours > 0);
+  CHECK(std::llabs(ours - theirs) <= theirs * 3 / 100);
+  CHECK(out.find("\"method\":\"injected call\"") != std::string::npos);
+  check_untouched(redis.pid());
+  CHECK(redis.cli({"PING"}).find("PONG") != std::string::npos);
+
+  // The agent with --allow-inject: the text report and the size-class table.
+  AgentProcess agent;
+  REQUIRE(agent.start({"--pid", std::to_string(redis.pid())}, {"--allow-inject"}));
+  auto heap = agent.get("/api/status/heap");
+  REQUIRE(heap.status == 200);
+  INFO(heap.body);
+  has_seed_lines(heap.body);
+  CHECK(heap.body.find("jemalloc allocated (stats.allocated) [injected call]") != std::string::npos);
+  CHECK(heap.body.find("anonymous not in the heap (minus jemalloc resident) [procfs]") != std::string::npos);
+  CHECK(heap.body.find("Allocator: jemalloc 5.") != std::string::npos);
+  auto stats = agent.get("/api/status/debugmallocstats");
+  REQUIRE(stats.status == 200);
+  INFO(stats.body);
+  CHECK(stats.body.find("small size classes, all arenas merged") != std::string::npos);
+  CHECK(stats.body.find("arenas in use:") != std::string::npos);
+  check_untouched(redis.pid());
+  CHECK(redis.cli({"PING"}).find("PONG") != std::string::npos);
 }

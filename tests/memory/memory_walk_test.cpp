@@ -211,3 +211,47 @@ TEST_CASE("libc without debug info: a message naming the package, no glibc numbe
   CHECK_FALSE(stats->glibc.has_value());
   CHECK(memory::render_malloc_stats_text(*stats).find("libc6-dbg") != std::string::npos);
 }
+
+TEST_CASE("no libc debug info: a clear message, and with inject allowed mallinfo2() run in the node, within 2 %") {
+  require_ptrace();
+  AllocNode node;
+  TempDir empty;
+  memory::HeapOptions o;
+  o.glibc.debug_dirs = {empty.path};
+  auto refused = memory::build_heap_report(node.pid(), o);
+  REQUIRE(refused);
+  CHECK_FALSE(refused->glibc);
+  CHECK_FALSE(refused->glibc_injected);
+  std::string text = memory::render_heap_text(*refused);
+  INFO(text);
+  CHECK(text.find("libc6-dbg") != std::string::npos);
+  CHECK(text.find("--allow-inject") != std::string::npos);
+  CHECK(text.find("[injected call]") == std::string::npos);
+
+  auto theirs = node.mallinfo();
+  o.inject.allowed = true;
+  auto report = memory::build_heap_report(node.pid(), o);
+  REQUIRE(report);
+  CHECK_FALSE(report->glibc);
+  REQUIRE(report->glibc_injected);
+  const auto& t = report->glibc_injected->totals;
+  within_2_percent("uordblks", static_cast<double>(t.uordblks), theirs["uordblks"]);
+  within_2_percent("fordblks", static_cast<double>(t.fordblks), theirs["fordblks"]);
+  within_2_percent("arena", static_cast<double>(t.arena), theirs["arena"]);
+  within_2_percent("hblkhd", static_cast<double>(t.hblkhd), theirs["hblkhd"]);
+  CHECK(report->glibc_injected->call.calls == 1);
+  text = memory::render_heap_text(*report);
+  INFO(text);
+  CHECK(text.find("glibc malloc in use (mallinfo2 uordblks) [injected call]") != std::string::npos);
+  CHECK(text.find("mallinfo2() of ") != std::string::npos);
+  // The call ran on a parked worker and let it go.
+  auto tids = target::list_tasks(node.pid());
+  REQUIRE(tids);
+  for (pid_t tid : *tids) {
+    std::string st = read_file("/proc/" + std::to_string(node.pid()) + "/task/" + std::to_string(tid) + "/status");
+    CHECK(st.find("TracerPid:\t0\n") != std::string::npos);
+  }
+  // The node still answers, with the same figures.
+  auto again = node.mallinfo();
+  within_2_percent("uordblks after", again["uordblks"], theirs["uordblks"]);
+}
