@@ -60,9 +60,10 @@ bool rw_node(pid_t pid, uint64_t addr, void* buf, size_t n, bool write) {
 }
 
 // Polls waitpid for `tid` until `deadline`: the status, or -1 on timeout.
-// A stop usually comes within microseconds: poll without yielding first (a
-// yield on a loaded machine gives the CPU away for a whole time slice, which
-// the thread would then spend stopped), then sleep in short steps.
+// A stop usually comes within microseconds (an interrupt, a statistics
+// function's return): poll without yielding for the first millisecond (a
+// yield or a sleep on a loaded machine gives the CPU away for a time slice,
+// which the thread would then spend stopped), then sleep in short steps.
 Result<int> wait_for(pid_t tid, Clock::time_point deadline) {
   auto start = Clock::now();
   long pause_us = 20;
@@ -79,7 +80,7 @@ Result<int> wait_for(pid_t tid, Clock::time_point deadline) {
     }
     auto now = Clock::now();
     if (now >= deadline) return -1;
-    if (now - start < std::chrono::microseconds(100)) continue;
+    if (now - start < std::chrono::microseconds(1000)) continue;
     std::this_thread::sleep_for(std::chrono::microseconds(pause_us));
     if (pause_us < 200) pause_us *= 2;
   }
@@ -121,6 +122,9 @@ struct Session::State {
   uint64_t sigmask = 0;
   uint64_t frame_addr = 0, fpstate_addr = 0, top = 0;
   std::vector<uint8_t> original;    // node bytes [frame_addr, top) before we wrote
+  // Its module and symbol caches are freed with the session, after the
+  // detach: freeing them takes milliseconds the thread must not be stopped.
+  std::unique_ptr<ThreadChooser> chooser = std::make_unique<ThreadChooser>();
   bool attached = false;
   bool wrote = false;               // `original` must be put back
   bool usable = false;              // the thread is in a ptrace stop at home
@@ -206,10 +210,11 @@ Result<void> Session::open(pid_t pid, const RemoteCallOptions& o) {
   auto tramp = find_sigreturn_trampoline(pid, *maps);
   if (!tramp) return std::unexpected(tramp.error());
   s.trampoline = tramp->address;
+  prepare_sigframes();
   // The choice reads each thread while it runs on; the thread chosen is
   // checked again once seized for the call (same registers, same top of
   // stack). A thread that woke up meanwhile is chosen again (warm caches).
-  ThreadChooser chooser;
+  ThreadChooser& chooser = *s.chooser;
   // A thread seen running (woken between two waits) or that left its wait
   // before the seize is tried again, a few times, a little later.
   constexpr int kAttempts = 5;

@@ -60,20 +60,45 @@ struct FxSwBytes {
 };
 static_assert(sizeof(FxSwBytes) == 48);
 
+// Each XSAVE component's end (offset + size) in the standard format, from
+// CPUID leaf 0xD, for the components this CPU enables (XCR0). Read once per
+// process: CPUID traps to the hypervisor in a VM or sandbox (hundreds of
+// microseconds each here), which must not happen while a thread is stopped.
+struct XsaveLayout {
+  uint64_t xcr0 = 0;
+  uint32_t end[64] = {};
+};
+const XsaveLayout& xsave_layout() {
+  static const XsaveLayout layout = [] {
+    XsaveLayout l;
+    uint32_t lo = 0, hi = 0;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    l.xcr0 = (uint64_t{hi} << 32) | lo;
+    for (unsigned i = 2; i < 63; ++i) {
+      if (!(l.xcr0 & (1ull << i))) continue;
+      unsigned a = 0, b = 0, c = 0, d = 0;
+      __cpuid_count(0xd, i, a, b, c, d);
+      l.end[i] = a ? a + b : 0;
+    }
+    return l;
+  }();
+  return layout;
+}
+
 // Size of the standard-format XSAVE area holding `features`: the end of the
-// highest one (CPUID leaf 0xD gives each component's offset and size).
+// highest one. 0 when a feature is one this CPU does not enable.
 uint32_t standard_xsave_size(uint64_t features) {
+  const XsaveLayout& l = xsave_layout();
+  if (features & ~l.xcr0) return 0;
   uint32_t end = kXsaveHeaderEnd;
-  for (unsigned i = 2; i < 63; ++i) {
-    if (!(features & (1ull << i))) continue;
-    unsigned a = 0, b = 0, c = 0, d = 0;
-    __cpuid_count(0xd, i, a, b, c, d);
-    if (a && b + a > end) end = b + a;
-  }
+  for (unsigned i = 2; i < 63; ++i)
+    if ((features & (1ull << i)) && l.end[i] > end) end = l.end[i];
   return end;
 }
 
 }  // namespace
+
+void prepare_sigframes() { (void)xsave_layout(); }
 
 bool restarts_by_reexecuting(const user_regs_struct& r) {
   auto rax = static_cast<int64_t>(r.rax);

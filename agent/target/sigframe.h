@@ -34,6 +34,10 @@ user_regs_struct resume_registers(const user_regs_struct& r);
 inline constexpr size_t kSigframeSize = 8 + 304 + 128;  // pretcode, ucontext, siginfo
 inline constexpr size_t kUcMcontextOffset = 8 + 40;      // from the frame start
 
+// Reads the CPU's XSAVE layout (CPUID, slow under a hypervisor) once per
+// process; call it before stopping a thread, so build_sigframe() does not.
+void prepare_sigframes();
+
 // Builds the frame at node address `frame_addr` (must be 8 mod 16: the
 // called function sees it as its return-address slot) and the xstate image
 // at `fpstate_addr` (64-byte aligned, as XRSTOR requires).
