@@ -125,10 +125,18 @@ std::string refusal_for_frame(const std::string& function, const std::string& mo
   return "";
 }
 
+// Function names are all the allocator test needs: no DWARF lines or
+// inlines (reading libc's debug info for them took most of a cold choice).
+static symbolize::SymbolizerOptions names_only() {
+  symbolize::SymbolizerOptions o;
+  o.source_lines = false;
+  return o;
+}
+
 struct ThreadChooser::Caches {
   unwind::ModuleCache cache;
   unwind::Unwinder unwinder;
-  symbolize::Symbolizer symbolizer;
+  symbolize::Symbolizer symbolizer{names_only()};
 };
 ThreadChooser::ThreadChooser() : c_(std::make_unique<Caches>()) {}
 ThreadChooser::~ThreadChooser() = default;
