@@ -1,5 +1,8 @@
 #include "health_routes.h"
 
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 
@@ -59,6 +62,25 @@ Response set_mode(ModeSwitch& modes, const Request& req, std::string_view query)
               std::string(R"({"mode": ")") + std::string(mode_name(*mode)) + R"("})");
 }
 
+// GET /demo/work?ms=N: an API call that costs the serving thread N ms of CPU
+// (at most 10 s), so a profile of one call has something to show.
+__attribute__((noinline)) unsigned long demo_api_work(int ms) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  volatile unsigned long x = 1;
+  while (std::chrono::steady_clock::now() < until)
+    for (int i = 0; i < 10000; ++i) x = x * 2862933555777941757ul + 3037000493ul;
+  return x;
+}
+
+Response work(const Request& req, std::string_view query) {
+  auto text = param(query, "ms");
+  int ms = text ? std::atoi(std::string(*text).c_str()) : 100;
+  ms = std::clamp(ms, 0, 10000);
+  unsigned long x = demo_api_work(ms);
+  return json(req, bhttp::status::ok,
+              "{\"worked_ms\": " + std::to_string(ms) + ", \"result\": " + std::to_string(x % 1000) + "}");
+}
+
 }  // namespace
 
 std::optional<Response> route(ModeSwitch& modes, const Request& req) {
@@ -80,6 +102,7 @@ std::optional<Response> route(ModeSwitch& modes, const Request& req) {
     return error(req, bhttp::status::method_not_allowed, "method_not_allowed",
                  "use POST /demo/health?mode=ok|hang|error|close");
   }
+  if (path == "/demo/work") return work(req, query);
   return error(req, bhttp::status::not_found, "not_found",
                "no such route; try GET /api/health");
 }

@@ -39,6 +39,7 @@ void usage(FILE* out) {
                "\n"
                "HTTP: GET /api/health -> 200 {\"status\":\"ok\"}\n"
                "      POST /demo/health?mode=ok|hang|error|close  changes what /api/health does\n"
+               "      GET /demo/work?ms=N  spends N ms of CPU in demo_api_work (a call worth profiling)\n"
                "Prints 'sonde-demo-node ready pid=P port=N' when running; SIGTERM/SIGINT stop it.\n",
                kWorkers, kDefaultPort);
 }

@@ -45,6 +45,10 @@ struct ProfileInfo {
   double probe_cpu_s = -1;    // CPU time the eBPF probe ran on the node's ticks, in the node's
                               // context: what sampling cost the node (-1: not known, ptrace)
   std::string threads = "all";  // the threads filter: "all" or a tid
+  // What the profile is of, when more than the node (a proxied API call:
+  // "call", "status", "duration_ms"): shown by the formats that have a place
+  // for it (calltree desc: lines, a pstats entry without cost, json "notes").
+  std::vector<std::pair<std::string, std::string>> notes;
 };
 
 struct ProfileFunction {

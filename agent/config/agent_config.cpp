@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <optional>
+#include <regex>
 #include <sstream>
 
 namespace sonde::config {
@@ -73,6 +74,34 @@ const std::vector<Key>& agent_keys() {
        [](AgentConfig& c) -> void* { return &c.incident_max_bytes; }},
       {"incident-profile-seconds", Kind::real, "seconds of CPU profile in each incident bundle (default 5, 0: none)",
        [](AgentConfig& c) -> void* { return &c.incident_profile_seconds; }},
+      {"proxy", Kind::text,
+       "API profiler proxy: LISTEN=UPSTREAM (each HOST:PORT or a unix socket path), e.g. 127.0.0.1:9044=127.0.0.1:9042",
+       [](AgentConfig& c) -> void* { return &c.proxy; }},
+      {"proxy-timeout", Kind::real, "seconds the node may take to answer a proxied call before 504 (default 300)",
+       [](AgentConfig& c) -> void* { return &c.proxy_timeout; }},
+      {"api-profiler-header", Kind::text,
+       "request header that asks the proxy for the call's profile instead of its answer (default SESAM-API-PROFILER)",
+       [](AgentConfig& c) -> void* { return &c.api_profiler_header; }},
+      {"api-profiler-hz", Kind::integer, "sampling frequency of the proxy's profiles (default 99)",
+       [](AgentConfig& c) -> void* { return &c.api_profiler_hz; }},
+      {"enable-api-profiler", Kind::flag, "profile every proxied call into <logs>/api_profiler/ (bounded, see below)",
+       [](AgentConfig& c) -> void* { return &c.enable_api_profiler; }},
+      {"api-profiler-rate", Kind::real, "fraction of the proxied calls profiled by --enable-api-profiler (default 1)",
+       [](AgentConfig& c) -> void* { return &c.api_profiler_rate; }},
+      {"api-profiler-keep", Kind::integer, "files kept in <logs>/api_profiler/, the oldest removed first (default 1000)",
+       [](AgentConfig& c) -> void* { return &c.api_profiler_keep; }},
+      {"api-profiler-max-bytes", Kind::integer, "bytes kept in <logs>/api_profiler/ (default 100 MiB)",
+       [](AgentConfig& c) -> void* { return &c.api_profiler_max_bytes; }},
+      {"job-profile-seconds", Kind::real, "profiler=true: seconds the job is profiled (default 60)",
+       [](AgentConfig& c) -> void* { return &c.job_profile_seconds; }},
+      {"job-id-pattern", Kind::text,
+       "profiler=true: regex on the path whose first group is the job id (default ^/api/pipes/([^/]+)/pump$)",
+       [](AgentConfig& c) -> void* { return &c.job_id_pattern; }},
+      {"job-status-url", Kind::text,
+       "profiler=true: polled each second ({id} = the job id); the profile ends when --job-running-pattern stops matching",
+       [](AgentConfig& c) -> void* { return &c.job_status_url; }},
+      {"job-running-pattern", Kind::text, "regex that the job status answer matches while the job runs",
+       [](AgentConfig& c) -> void* { return &c.job_running_pattern; }},
   };
   return keys;
 }
@@ -186,6 +215,37 @@ Result<void> apply_config_file(const std::string& path, const std::vector<std::s
   return apply_config_json(ss.str(), path, set_by_flags, out);
 }
 
+namespace {
+Result<void> validate_proxy(const AgentConfig& c) {
+  auto bad = [](const std::string& m) -> Result<void> { return fail(ErrorCode::bad_request, m); };
+  if (c.proxy.empty()) {
+    if (c.enable_api_profiler) return bad("--enable-api-profiler needs --proxy LISTEN=UPSTREAM (the calls go through it)");
+    return {};
+  }
+  if (c.proxy.find('=') == std::string::npos)
+    return bad("--proxy takes LISTEN=UPSTREAM, e.g. 127.0.0.1:9044=127.0.0.1:9042");
+  if (c.proxy_timeout <= 0) return bad("--proxy-timeout must be positive");
+  if (c.api_profiler_header.empty() || c.api_profiler_header.find_first_of(" :\r\n") != std::string::npos)
+    return bad("--api-profiler-header must be a header name (no spaces or colons)");
+  if (c.api_profiler_hz < 1 || c.api_profiler_hz > 1000) return bad("--api-profiler-hz must be within 1..1000");
+  if (!(c.api_profiler_rate > 0) || c.api_profiler_rate > 1) return bad("--api-profiler-rate must be > 0 and <= 1");
+  if (c.api_profiler_keep < 2) return bad("--api-profiler-keep must be at least 2 (a call makes two files)");
+  if (c.api_profiler_max_bytes < 4096) return bad("--api-profiler-max-bytes must be at least 4096");
+  if (!(c.job_profile_seconds > 0) || c.job_profile_seconds > 3600)
+    return bad("--job-profile-seconds must be > 0 and <= 3600");
+  for (auto [name, re] : {std::pair{"--job-id-pattern", &c.job_id_pattern}, std::pair{"--job-running-pattern", &c.job_running_pattern}}) {
+    try {
+      std::regex compiled(*re);
+      if (name == std::string("--job-id-pattern") && compiled.mark_count() < 1)
+        return bad("--job-id-pattern needs a group: its first one is the job id");
+    } catch (const std::regex_error& e) {
+      return bad(std::string(name) + " is not a valid regex: " + e.what());
+    }
+  }
+  return {};
+}
+}  // namespace
+
 Result<void> validate(const AgentConfig& c) {
   int targets = (c.pid > 0) + !c.pid_file.empty() + !c.match.empty();
   if (targets == 0)
@@ -211,6 +271,7 @@ Result<void> validate(const AgentConfig& c) {
     return fail(ErrorCode::bad_request, "--incident-profile-seconds must be within 0..600");
   if (c.incident_keep < 1 || c.incident_max_bytes < 1)
     return fail(ErrorCode::bad_request, "--incident-keep and --incident-max-bytes must be at least 1");
+  if (auto r = validate_proxy(c); !r) return r;
   return {};
 }
 

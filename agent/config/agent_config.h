@@ -53,6 +53,19 @@ struct AgentConfig {
   int64_t incident_keep = 10;                // bundles kept
   int64_t incident_max_bytes = 200 * 1024 * 1024;  // bytes of bundles kept in all
   double incident_profile_seconds = 5.0;     // the CPU profile of a bundle (profile.pstat, profile.html)
+  // The API profiler proxy (agent/proxy/, issue 8).
+  std::string proxy;                         // LISTEN=UPSTREAM, each HOST:PORT or a unix socket path; "": none
+  double proxy_timeout = 300.0;              // seconds the node may take to answer a proxied call
+  std::string api_profiler_header = "SESAM-API-PROFILER";  // asks for one call's profile
+  int64_t api_profiler_hz = 99;              // sampling frequency of the proxy's profiles
+  bool enable_api_profiler = false;          // every call into <logs>/api_profiler/
+  double api_profiler_rate = 1.0;            // fraction of the calls profiled in that mode
+  int64_t api_profiler_keep = 1000;          // files kept in <logs>/api_profiler/
+  int64_t api_profiler_max_bytes = 100 * 1024 * 1024;  // bytes kept there
+  double job_profile_seconds = 60.0;         // profiler=true: how long the job is profiled
+  std::string job_id_pattern = "^/api/pipes/([^/]+)/pump$";  // its first group names the files
+  std::string job_status_url;                // polled each second ("{id}": the job id); "" : none
+  std::string job_running_pattern = "\"is-running\"\\s*:\\s*true";  // the job runs while its answer matches
   // Safe mode from the config file: the seed's {"task_manager": {"disable_pump_scheduler": true}},
   // also in its metadata entity form ("_id", "type": "metadata"). Not a flag.
   bool disable_scheduler = false;

@@ -86,6 +86,32 @@ Result<void> Daemon::setup_jobs() {
   return {};
 }
 
+// --proxy: the node's API through the agent, with the API profiler (agent/proxy/).
+Result<void> Daemon::setup_proxy() {
+  auto spec = proxy::parse_proxy_spec(cfg_.proxy);
+  if (!spec) return std::unexpected(spec.error());
+  proxy::ProxyOptions o;
+  o.spec = *spec;
+  o.logs = cfg_.logs.empty() ? "." : cfg_.logs;
+  o.profile_header = cfg_.api_profiler_header;
+  o.hz = static_cast<int>(cfg_.api_profiler_hz);
+  o.all_calls = cfg_.enable_api_profiler;
+  o.all_calls_rate = cfg_.api_profiler_rate;
+  o.all_calls_keep = static_cast<uint64_t>(cfg_.api_profiler_keep);
+  o.all_calls_max_bytes = static_cast<uint64_t>(cfg_.api_profiler_max_bytes);
+  o.job_seconds = cfg_.job_profile_seconds;
+  o.job_id_pattern = cfg_.job_id_pattern;
+  o.job_status_url = cfg_.job_status_url;
+  o.job_running_pattern = cfg_.job_running_pattern;
+  o.upstream_timeout = std::chrono::milliseconds(static_cast<int64_t>(cfg_.proxy_timeout * 1000));
+  // The profiling features need the admin role when auth is on; plain calls need nothing.
+  auto profiler = std::make_unique<proxy::ApiProfiler>(
+      o, [this] { return tracker_->current(); },
+      [auth = auth_](const serve::Request& req) { return auth->check(req, serve::Access::admin); });
+  proxy_ = std::make_unique<proxy::ProxyServer>(io_, o, std::move(profiler));
+  return proxy_->start();
+}
+
 Result<void> Daemon::start() {
   if (auto v = config::validate(cfg_); !v) return v;
   log::LogOptions lo{cfg_.logs, cfg_.log_max_bytes, cfg_.log_keep, false};
@@ -112,6 +138,9 @@ Result<void> Daemon::start() {
   add_memory_routes(*ctx_);
   add_profile_routes(*ctx_);
   if (auto r = setup_jobs(); !r) return r;
+  if (!cfg_.proxy.empty()) {
+    if (auto r = setup_proxy(); !r) return r;
+  }
   sigusr1_ = std::make_unique<Sigusr1Dumper>([this] { write_stacktrace_on_signal(); });
   if (cfg_.http != "off" && !cfg_.http.empty()) {
     if (auto r = server_->listen_tcp(cfg_.http); !r) return r;
@@ -146,6 +175,7 @@ void Daemon::shutdown() {
   signals_.cancel(ec);
   tracker_->stop();
   server_->shutdown();
+  if (proxy_) proxy_->shutdown();
   if (sigusr1_) sigusr1_->stop();
   if (scheduler_) scheduler_->stop();
   if (health_) health_->stop();

@@ -18,6 +18,7 @@
 #include "daemon/sigusr1_dumper.h"
 #include "daemon/systemd_notify.h"
 #include "protocol/status_doc.h"
+#include "proxy/proxy_server.h"
 #include "serve/auth/authorizer.h"
 #include "serve/router.h"
 #include "serve/server.h"
@@ -46,6 +47,7 @@ class Daemon {
   void write_stacktrace_on_signal();
   Result<void> setup_jobs();
   Result<void> setup_auth();
+  Result<void> setup_proxy();
   void shutdown();
 
   // First: SIGUSR1 is blocked before any of the agent's threads exist.
@@ -69,6 +71,8 @@ class Daemon {
   std::unique_ptr<incident::Incidents> incidents_;
   std::unique_ptr<health::HealthChecker> health_;
   std::shared_ptr<serve::auth::Authorizer> auth_;
+  // --proxy: the API profiler proxy in front of the node (null without it).
+  std::unique_ptr<proxy::ProxyServer> proxy_;
   protocol::AgentInfo info_;
   // /api/status and /metrics figures are at most this old.
   FactsCache facts_{std::chrono::milliseconds(100)};

@@ -52,6 +52,7 @@ class CalltreeProfile final : public ProfileRenderer {
     out += fmt::format("desc: Sampler: {} at {} Hz, {} samples, {} dropped{}\n", info.sampler.empty() ? "?" : info.sampler,
                        info.hz, info.samples, info.dropped, info.partial ? ", partial (the node exited)" : "");
     out += fmt::format("desc: Duration: {:.3f} s, threads: {}\n", info.duration_s, info.threads);
+    for (const auto& [key, value] : info.notes) out += fmt::format("desc: {}: {}\n", one_line(key), one_line(value));
     out += "positions: line\nevents: Samples\n";
 
     Compressor ob, fl, fn;

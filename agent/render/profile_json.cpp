@@ -52,6 +52,12 @@ class JsonProfile final : public ProfileRenderer {
       w.Key("probe_cpu_s");
       w.Double(info.probe_cpu_s);
     }
+    if (!info.notes.empty()) {
+      w.Key("notes");
+      w.StartObject();
+      for (const auto& [key, value] : info.notes) json_key_string(w, key.c_str(), value);
+      w.EndObject();
+    }
 
     w.Key("functions");
     w.StartArray();

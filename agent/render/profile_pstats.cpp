@@ -102,6 +102,12 @@ std::vector<Key> make_keys(const aggregate::Profile& p) {
   return keys;
 }
 
+std::string info_notes(const aggregate::Profile& p) {
+  std::string s;
+  for (const auto& [key, value] : p.info.notes) s += (s.empty() ? "" : ", ") + key + " " + value;
+  return s;
+}
+
 class PstatsProfile final : public ProfileRenderer {
  public:
   std::string content_type() const override { return "application/octet-stream"; }
@@ -150,6 +156,19 @@ class PstatsProfile final : public ProfileRenderer {
       m.integer(0);
       m.real(0);
       m.real(0);
+      m.dict_begin();
+      m.dict_end();
+    }
+    if (!info_notes(p).empty()) {
+      // The notes (a proxied call's route, status and duration) as one entry
+      // without cost: pstats has no header, and print_stats lists it.
+      m.tuple(3);
+      m.text("~");
+      m.integer(0);
+      m.text("<" + info_notes(p) + ">");
+      m.tuple(5);
+      for (int i = 0; i < 2; ++i) m.integer(0);
+      for (int i = 0; i < 2; ++i) m.real(0);
       m.dict_begin();
       m.dict_end();
     }
