@@ -85,7 +85,7 @@ std::string joined_formats() {
 
 ProxySession::ProxySession(generic::socket socket, const ProxyOptions& options, generic::endpoint upstream,
                            ApiProfiler* profiler)
-    : down_(std::move(socket)), opt_(options), upstream_(std::move(upstream)), profiler_(profiler) {
+    : down_(std::move(socket)), relay_buf_(64 * 1024), opt_(options), upstream_(std::move(upstream)), profiler_(profiler) {
   set_nodelay(down_.socket());
   peer_ = peer_of(down_.socket());
 }
@@ -310,7 +310,7 @@ asio::awaitable<bool> ProxySession::serve_one() {
       log(call.method, call.target, timeout ? 504 : 502, 0, ms_since(), " (upstream down)");
       co_return false;
     }
-    fr = co_await relay<true>(down_, down_buf_, rp, &*up_, opt_.idle_timeout, opt_.upstream_timeout,
+    fr = co_await relay<true>(down_, down_buf_, rp, &*up_, opt_.idle_timeout, opt_.upstream_timeout, relay_buf_,
                               form ? &sniff : nullptr, kFormSniffBytes);
     bool bodyless = fr.body_bytes == 0 && rp.is_done();
     if (fr.in_error) {  // the client went away or sent a broken body
@@ -350,7 +350,7 @@ asio::awaitable<bool> ProxySession::serve_one() {
 
   if (header_profile) {
     // The node's answer is read and dropped; the profile is the answer.
-    auto rr = co_await relay<false>(*up_, up_buf_, *pp, nullptr, opt_.upstream_timeout, kWriteTimeout);
+    auto rr = co_await relay<false>(*up_, up_buf_, *pp, nullptr, opt_.upstream_timeout, kWriteTimeout, relay_buf_);
     call.duration_ms = ms_since();
     if (!rr.ok() || !up_keep) up_.reset();
     auto w = window;
@@ -369,7 +369,7 @@ asio::awaitable<bool> ProxySession::serve_one() {
     co_return client_keep && !closing_;
   }
 
-  auto rr = co_await relay<false>(*up_, up_buf_, *pp, &down_, opt_.upstream_timeout, kWriteTimeout);
+  auto rr = co_await relay<false>(*up_, up_buf_, *pp, &down_, opt_.upstream_timeout, kWriteTimeout, relay_buf_);
   call.duration_ms = ms_since();
   if (recording) {
     profiler_->record_call(window, call);

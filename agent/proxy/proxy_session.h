@@ -43,6 +43,7 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   Stream down_;
   std::optional<Stream> up_;
   beast::flat_buffer down_buf_, up_buf_;
+  std::vector<char> relay_buf_;  // bodies pass through it, one direction at a time
   const ProxyOptions& opt_;
   boost::asio::generic::stream_protocol::endpoint upstream_;
   ApiProfiler* profiler_;

@@ -1,5 +1,5 @@
 // Streaming one HTTP message from one connection to another (Beast's
-// buffer_body relay): the body passes through a 64 KiB buffer, so a large or
+// buffer_body relay): the body passes through one buffer, so a large or
 // endless body is never held in memory; chunked bodies are re-chunked with
 // the same payload bytes. `out` null: the body is read and discarded (a
 // profiled call's answer). The header goes out with the first body bytes.
@@ -7,7 +7,6 @@
 
 #include <utility>  // before Asio's awaitable.hpp (it uses std::exchange)
 
-#include <array>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -17,6 +16,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace sonde::proxy {
 
@@ -31,15 +31,15 @@ struct RelayResult {
   bool ok() const { return !in_error && !out_error; }
 };
 
+// `buf` is the connection's own (64 KiB, allocated once, not per call).
 // `sniff` (when given) receives the first `sniff_limit` body bytes, e.g. a form to look into.
 template <bool isRequest>
 boost::asio::awaitable<RelayResult> relay(Stream& in, beast::flat_buffer& in_buf,
                                           http::parser<isRequest, http::buffer_body>& p, Stream* out,
                                           std::chrono::milliseconds in_timeout, std::chrono::milliseconds out_timeout,
-                                          std::string* sniff = nullptr, size_t sniff_limit = 0) {
+                                          std::vector<char>& buf, std::string* sniff = nullptr, size_t sniff_limit = 0) {
   namespace asio = boost::asio;
   RelayResult r;
-  std::array<char, 64 * 1024> buf;
   std::optional<http::serializer<isRequest, http::buffer_body>> sr;
   if (out) sr.emplace(p.get());
   for (;;) {
