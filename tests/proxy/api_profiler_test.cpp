@@ -242,3 +242,24 @@ TEST_CASE("with --jwt-key, the profiling features need group:Admin; plain calls 
   auto r = shell("curl -s -D - -o /dev/null '" + pa.url("/api/pipes/foo/pump?profiler=true") + "'");
   CHECK(r.out.find("X-Sonde-Job-Profile: refused: profiler=true needs the group:Admin role") != std::string::npos);
 }
+
+TEST_CASE("--job-status-url ends a job profile when the job no longer runs") {
+  require_root("eBPF sampling");
+  Upstream up("upstream.py");
+  REQUIRE(up.ready());
+  ProxiedAgent pa;
+  // upstream.py's answer to the status URL never says "is-running": true, so the job is done at the first poll.
+  REQUIRE(pa.start(up.child.pid(), "127.0.0.1:" + std::to_string(up.port),
+                   {"--job-profile-seconds", "120", "--job-status-url", up.url("/status/{id}")}));
+  auto r = shell("curl -s -o /dev/null -D - --data 'profiler=true' " + pa.url("/api/pipes/quick/pump"));
+  INFO(r.out);
+  CHECK(r.out.find("X-Sonde-Job-Profile: started: quick-") != std::string::npos);
+  std::string tree;
+  REQUIRE(wait_until([&] {
+    for (const auto& f : files_in(pa.agent.logs))
+      if (f.starts_with("quick-") && f.ends_with(".calltree")) tree = read_file(pa.agent.logs + "/" + f);
+    return !tree.empty();
+  }, std::chrono::seconds(20)));
+  CHECK(tree.find("desc: ended: the status URL said the job is done") != std::string::npos);
+  CHECK(read_file(up.dir.path + "/requests.log").find("\"path\": \"/status/quick\"") != std::string::npos);
+}

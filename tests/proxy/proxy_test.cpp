@@ -119,3 +119,21 @@ TEST_CASE("--proxy with a bad LISTEN=UPSTREAM is refused at start with exit 2") 
   CHECK(code == 2);
   CHECK(err.find("LISTEN=UPSTREAM") != std::string::npos);
 }
+
+TEST_CASE("unix sockets on both sides: LISTEN and UPSTREAM given as paths") {
+  TempDir tmp;
+  std::string up_sock = tmp.path + "/node.sock", proxy_sock = tmp.path + "/proxy.sock";
+  std::filesystem::create_directories(tmp.path + "/files");
+  Child up = Child::spawn({"/usr/bin/env", "python3", here("upstream.py"), up_sock, tmp.path + "/files"},
+                          tmp.path + "/up.out");
+  REQUIRE(wait_for_text(tmp.path + "/up.out", "ready"));
+  AgentProcess agent;
+  REQUIRE(agent.start({"--pid", std::to_string(up.pid())}, {"--proxy", proxy_sock + "=" + up_sock}));
+  auto r = shell("curl -s -f --unix-socket '" + proxy_sock + "' --data-binary 'hello node' http://localhost/api/x");
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  auto d = json_of(r.out);
+  REQUIRE(d.IsObject());
+  CHECK(std::string(d["path"].GetString()) == "/api/x");
+  CHECK(d["length"].GetInt() == 10);
+}

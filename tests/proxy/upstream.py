@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A real HTTP/1.1 upstream for the proxy tests (Python's http.server, keep-alive on).
 
-usage: upstream.py PORT DIR
+usage: upstream.py PORT|/unix/socket/path DIR
   GET  /files/NAME            the bytes of DIR/NAME (Content-Length)
   GET  /chunked?n=N           N bytes (i % 251) in chunks of 1000 (Transfer-Encoding: chunked)
   any other request           JSON: method, path, the body's length and sha256 (a chunked
@@ -12,6 +12,7 @@ import hashlib
 import http.server
 import json
 import os
+import socketserver
 import sys
 import urllib.parse
 
@@ -74,6 +75,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = handle_any
 
 
-server = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
+class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+    def get_request(self):
+        conn, _ = super().get_request()
+        return conn, ("unix", 0)  # BaseHTTPRequestHandler wants an address pair
+
+
+if sys.argv[1].startswith("/"):
+    server = UnixServer(sys.argv[1], Handler)
+else:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
 print("ready", flush=True)
 server.serve_forever()
