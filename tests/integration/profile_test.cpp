@@ -153,7 +153,9 @@ void check_every_format(const AgentProcess& agent, const std::string& extra, dou
   TempDir tmp;
   for (const std::string format : {"pstats", "calltree", "pprof", "speedscope", "collapsed", "json", "flamegraph"}) {
     CAPTURE(format);
-    auto r = profile(agent, "seconds=4&hz=499&format=" + format + extra, 4);
+    // 999 Hz: ~4,000 samples on a quiet machine, so 3 points is over 4 standard errors of a
+    // 75/25 share (at 499 Hz on a loaded machine a few hundred samples made it about 1.5).
+    auto r = profile(agent, "seconds=4&hz=999&format=" + format + extra, 4);
     REQUIRE_MESSAGE(r.status == 200, r.body);
     CHECK(r.headers["x-sonde-sampler"] == sampler);
     CHECK(r.headers.count("x-sonde-partial") == 0);
@@ -185,7 +187,7 @@ TEST_CASE("every format says 75/25 for target_spin, demangled, eBPF sampler") {
   AgentProcess agent;
   REQUIRE(agent.start({"--pid", std::to_string(node.child.pid())}));
   check_every_format(agent, "", 3, "ebpf");
-  auto r = profile(agent, "seconds=1&format=json", 1);
+  auto r = profile(agent, "seconds=1&hz=999&format=json", 1);
   REQUIRE(r.status == 200);
   rapidjson::Document d;
   d.Parse(r.body.c_str());
@@ -249,7 +251,7 @@ TEST_CASE("POST /api/profiles writes NAME-TIME.pstat and .calltree that list and
                              {{"Content-Type", "application/x-www-form-urlencoded"}});
   REQUIRE(bad);
   CHECK(bad->status == 400);
-  auto r = client::request(agent.tcp(), "POST", "/api/profiles", "{\"id\": \"pump-7\", \"seconds\": 3}",
+  auto r = client::request(agent.tcp(), "POST", "/api/profiles", "{\"id\": \"pump-7\", \"seconds\": 3, \"hz\": 999}",
                            {{"Content-Type", "application/json"}});
   REQUIRE(r);
   REQUIRE_MESSAGE(r->status == 202, r->body);
@@ -267,7 +269,7 @@ TEST_CASE("POST /api/profiles writes NAME-TIME.pstat and .calltree that list and
   CHECK(dl.body == read_file(agent.logs + "/" + stem + ".pstat"));
   TempDir tmp;
   std::string path = write(tmp, "x.pstat", dl.body);
-  CHECK(std::abs(heavy_percent("pstats", path) - 75) <= 5);  // 1.5 s at 99 Hz: fewer samples
+  CHECK(std::abs(heavy_percent("pstats", path) - 75) <= 5);
   CHECK(agent.get("/api/profiles/..%2Fsonde.log").status == 400);
   CHECK(agent.get("/api/profiles/sonde.log").status == 400);
   CHECK(agent.get("/api/profiles/nope.pstat").status == 404);
@@ -321,7 +323,7 @@ TEST_CASE("sonde profile --pid: one shot, no agent") {
   Target node("SONDE_TARGET_SPIN");
   TempDir tmp;
   std::string out, err;
-  int rc = run_sonde({"profile", "--pid", std::to_string(node.child.pid()), "--seconds", "3", "--hz", "499",
+  int rc = run_sonde({"profile", "--pid", std::to_string(node.child.pid()), "--seconds", "3", "--hz", "999",
                       "--format", "collapsed", "-o", tmp.path + "/p.folded"},
                      &out, &err);
   INFO(err);
@@ -334,12 +336,13 @@ TEST_CASE("sonde profile --pid: one shot, no agent") {
 
 TEST_SUITE("ptrace") {
 
+// 499 Hz: a thousand samples or more, so 5 points is several standard errors of the share.
 TEST_CASE("the ptrace fallback says 75/25 within 5 points and sampler ptrace") {
   require_ptrace();
   Target node("SONDE_TARGET_SPIN");
   AgentProcess agent;
   REQUIRE(agent.start({"--pid", std::to_string(node.child.pid())}));
-  auto r = profile(agent, "seconds=4&hz=199&format=json&sampler=ptrace", 4);
+  auto r = profile(agent, "seconds=4&hz=499&format=json&sampler=ptrace", 4);
   REQUIRE_MESSAGE(r.status == 200, r.body);
   rapidjson::Document d;
   d.Parse(r.body.c_str());
@@ -348,14 +351,14 @@ TEST_CASE("the ptrace fallback says 75/25 within 5 points and sampler ptrace") {
   CHECK_FALSE(d.HasMember("probe_cpu_s"));  // not known without the probe
   TempDir tmp;
   CHECK(std::abs(heavy_percent("json", write(tmp, "p.json", r.body)) - 75) <= 5);
-  r = profile(agent, "seconds=4&hz=199&format=pstats&sampler=ptrace", 4);
+  r = profile(agent, "seconds=4&hz=499&format=pstats&sampler=ptrace", 4);
   REQUIRE(r.status == 200);
   CHECK(std::abs(heavy_percent("pstats", write(tmp, "p.pstat", r.body)) - 75) <= 5);
   check_untouched(node.child.pid());
   CHECK(read_file(agent.logs + "/sonde.log").find("ptrace") != std::string::npos);
 
   std::string out, err;
-  int rc = run_sonde({"profile", "--pid", std::to_string(node.child.pid()), "--seconds", "2", "--sampler", "ptrace",
+  int rc = run_sonde({"profile", "--pid", std::to_string(node.child.pid()), "--seconds", "3", "--hz", "499", "--sampler", "ptrace",
                       "--format", "collapsed", "-o", tmp.path + "/p.folded"},
                      &out, &err);
   INFO(err);
