@@ -34,10 +34,23 @@ Result<target::NodeId> ApiProfiler::node() const {
   return *n;
 }
 
+namespace {
+// How long the serving thread may take to park on the connection again after its answer.
+constexpr std::chrono::milliseconds kThreadLookup{20};
+
+void note_thread(aggregate::Profile& profile, pid_t tid) {
+  profile.info.notes.emplace_back(
+      "thread", tid ? std::to_string(tid) + " (the node's thread that served the call)"
+                    : "all (the thread that served the call is not known: the whole node during the call)");
+}
+}  // namespace
+
 CallProfileFile ApiProfiler::finish_call(const CallSampler::WindowPtr& w, const CallRecord& call,
-                                         const std::string& format) {
-  auto profile = sampler_.close(w);
+                                         const std::string& format, pid_t node_pid, const TcpLink& link) {
+  pid_t tid = serving_thread(node_pid, link, kThreadLookup);
+  auto profile = sampler_.close(w, tid);
   annotate(profile, call);
+  note_thread(profile, tid);
   auto renderer = render::profile_renderer(format);
   CallProfileFile f;
   f.name = call_stem(call) + renderer->file_extension();
@@ -45,14 +58,22 @@ CallProfileFile ApiProfiler::finish_call(const CallSampler::WindowPtr& w, const 
   f.data = renderer->render(profile);
   f.samples = profile.info.samples;
   f.sampler = profile.info.sampler;
+  f.thread = tid;
   return f;
 }
 
-void ApiProfiler::record_call(const CallSampler::WindowPtr& w, const CallRecord& call) {
-  // The window completes on the sampler's thread; rendering and writing go to the pool.
-  sampler_.close_async(w, [this, call](aggregate::Profile p) {
-    auto profile = std::make_shared<aggregate::Profile>(std::move(p));
-    boost::asio::post(pool_, [this, call, profile] { writer_->write(std::move(*profile), call); });
+void ApiProfiler::record_call(const CallSampler::WindowPtr& w, const CallRecord& call, pid_t node_pid,
+                              const TcpLink& link) {
+  sampler_.end(w);
+  // The serving thread is looked for on the pool; the window completes on the
+  // sampler's thread; rendering and writing go back to the pool.
+  boost::asio::post(pool_, [this, w, call, node_pid, link] {
+    pid_t tid = serving_thread(node_pid, link, kThreadLookup);
+    sampler_.close_async(w, tid, [this, call, tid](aggregate::Profile p) {
+      auto profile = std::make_shared<aggregate::Profile>(std::move(p));
+      note_thread(*profile, tid);
+      boost::asio::post(pool_, [this, call, profile] { writer_->write(std::move(*profile), call); });
+    });
   });
 }
 

@@ -17,6 +17,7 @@
 #include "proxy/call_sampler.h"
 #include "proxy/job_profiles.h"
 #include "proxy/proxy_options.h"
+#include "proxy/serving_thread.h"
 #include "serve/http_types.h"
 #include "target/node.h"
 
@@ -29,6 +30,7 @@ struct CallProfileFile {
   std::string data;
   uint64_t samples = 0;
   std::string sampler;
+  pid_t thread = 0;          // the node's thread that served the call (0: not known, the whole node)
 };
 
 class ApiProfiler {
@@ -51,20 +53,25 @@ class ApiProfiler {
   // The node, or the 503 to answer.
   Result<target::NodeId> node() const;
   // A window for this call; may load the probe (see CallSampler::open): workers only.
-  Result<CallSampler::WindowPtr> open(const target::NodeId& node) { return sampler_.open(node); }
-  CallSampler::WindowPtr open_if_warm(const target::NodeId& node) { return sampler_.open_if_warm(node); }
+  // A call's window is per thread: closing it keeps the serving thread's samples when that thread is known.
+  Result<CallSampler::WindowPtr> open(const target::NodeId& node) { return sampler_.open(node, true); }
+  CallSampler::WindowPtr open_if_warm(const target::NodeId& node) { return sampler_.open_if_warm(node, true); }
+  // The call's answer is in: its window ends now (the files are made later).
+  void end(const CallSampler::WindowPtr& w) { sampler_.end(w); }
 
   // Header mode: the call's profile in `format` (blocking: workers only).
-  CallProfileFile finish_call(const CallSampler::WindowPtr& w, const CallRecord& call, const std::string& format);
+  // `link`: our connection to the node, to find the thread that served the call.
+  CallProfileFile finish_call(const CallSampler::WindowPtr& w, const CallRecord& call, const std::string& format,
+                              pid_t node_pid, const TcpLink& link);
   // A window whose call failed: closed, its samples dropped (does not block).
-  void discard(const CallSampler::WindowPtr& w) { sampler_.close_async(w, [](aggregate::Profile) {}); }
+  void discard(const CallSampler::WindowPtr& w) { sampler_.close_async(w, 0, [](aggregate::Profile) {}); }
   // All-calls mode.
   bool all_calls() const { return writer_ != nullptr; }
   bool take_this_call() { return writer_ && writer_->take_this_call(); }
   // A taken call that will not be recorded (its window could not open).
   void skip_call() { writer_->release(); }
   // Ends the window; the files are written on the pool once its samples are in (the client is not kept waiting).
-  void record_call(const CallSampler::WindowPtr& w, const CallRecord& call);
+  void record_call(const CallSampler::WindowPtr& w, const CallRecord& call, pid_t node_pid, const TcpLink& link);
   // profiler=true: the job's file stem, or why not.
   Result<std::string> start_job(const std::string& path, const target::NodeId& node);
 

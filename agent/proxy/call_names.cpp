@@ -51,10 +51,11 @@ std::optional<std::string> job_id(const std::string& path, const std::string& pa
 }
 
 void annotate(aggregate::Profile& profile, const CallRecord& call) {
+  // First, whatever was noted before (the thread): the call is what a reader looks for.
   auto& notes = profile.info.notes;
-  notes.emplace_back("call", call.method + " " + call.target);
-  notes.emplace_back("status", call.status ? std::to_string(call.status) : "none (the node did not answer)");
-  notes.emplace_back("duration_ms", fmt::format("{:.3f}", call.duration_ms));
+  notes.insert(notes.begin(), {{"call", call.method + " " + call.target},
+                               {"status", call.status ? std::to_string(call.status) : "none (the node did not answer)"},
+                               {"duration_ms", fmt::format("{:.3f}", call.duration_ms)}});
 }
 
 }  // namespace sonde::proxy

@@ -39,6 +39,14 @@ struct CallSampler::Window {
   uint64_t start_ns = 0, end_ns = 0;  // end 0: open
   aggregate::ProfileBuilder builder;
   std::function<void(aggregate::Profile)> done;  // close_async's
+  bool per_thread = false;
+  pid_t only_tid = 0;
+  struct Kept {
+    pid_t tid;
+    std::string thread_name;
+    std::vector<aggregate::Frame> frames;
+  };
+  std::vector<Kept> kept;  // per_thread windows: the samples, built at the end
 };
 
 CallSampler::CallSampler(int hz, std::chrono::milliseconds linger) : hz_(hz), linger_(linger) {
@@ -125,7 +133,7 @@ Result<void> CallSampler::start_locked(const target::NodeId& node) {
   return {};
 }
 
-Result<CallSampler::WindowPtr> CallSampler::open(const target::NodeId& node) {
+Result<CallSampler::WindowPtr> CallSampler::open(const target::NodeId& node, bool per_thread) {
   std::unique_lock lock(mu_);
   // Calls that arrive while the probe loads wait for it rather than load a second one.
   cv_.wait(lock, [&] { return !starting_ || stopping_; });
@@ -137,18 +145,19 @@ Result<CallSampler::WindowPtr> CallSampler::open(const target::NodeId& node) {
     cv_.notify_all();
     if (!r) return std::unexpected(r.error());
   }
-  return add_window_locked(node);
+  return add_window_locked(node, per_thread);
 }
 
-CallSampler::WindowPtr CallSampler::open_if_warm(const target::NodeId& node) {
+CallSampler::WindowPtr CallSampler::open_if_warm(const target::NodeId& node, bool per_thread) {
   std::lock_guard lock(mu_);
   if (stopping_ || starting_ || !(ebpf_ || ptrace_) || !(node_ == node)) return nullptr;
-  return add_window_locked(node);
+  return add_window_locked(node, per_thread);
 }
 
-CallSampler::WindowPtr CallSampler::add_window_locked(const target::NodeId& node) {
+CallSampler::WindowPtr CallSampler::add_window_locked(const target::NodeId& node, bool per_thread) {
   auto w = std::make_shared<Window>();
   w->start_ns = monotonic_ns();
+  w->per_thread = per_thread;
   aggregate::ProfileInfo& info = w->builder.info();
   info.pid = node.pid;
   std::error_code ec;
@@ -161,9 +170,15 @@ CallSampler::WindowPtr CallSampler::add_window_locked(const target::NodeId& node
   return w;
 }
 
-aggregate::Profile CallSampler::close(const WindowPtr& w) {
+void CallSampler::end(const WindowPtr& w) {
+  std::lock_guard lock(mu_);
+  if (!w->end_ns) w->end_ns = monotonic_ns();
+}
+
+aggregate::Profile CallSampler::close(const WindowPtr& w, pid_t only_tid) {
   std::unique_lock lock(mu_);
-  w->end_ns = monotonic_ns();
+  if (!w->end_ns) w->end_ns = monotonic_ns();
+  w->only_tid = only_tid;
   // Bounded: a resolver far behind (a huge first symbolization) gives what it has.
   resolved_.wait_for(lock, std::chrono::seconds(5),
                      [&] { return stopping_ || drained_ns_ >= w->end_ns || !(ebpf_ || ptrace_); });
@@ -175,14 +190,19 @@ aggregate::Profile CallSampler::close(const WindowPtr& w) {
   return p;
 }
 
-void CallSampler::close_async(const WindowPtr& w, std::function<void(aggregate::Profile)> done) {
+void CallSampler::close_async(const WindowPtr& w, pid_t only_tid, std::function<void(aggregate::Profile)> done) {
   std::lock_guard lock(mu_);
-  w->end_ns = monotonic_ns();
+  if (!w->end_ns) w->end_ns = monotonic_ns();
+  w->only_tid = only_tid;
   w->done = std::move(done);
 }
 
 aggregate::Profile CallSampler::finish_locked(Window& w) {
+  for (const auto& k : w.kept)
+    if (!w.only_tid || k.tid == w.only_tid) w.builder.add(k.tid, k.thread_name, k.frames);
+  w.kept.clear();
   auto& info = w.builder.info();
+  if (w.only_tid) info.threads = std::to_string(w.only_tid);
   info.duration_s = double(w.end_ns - w.start_ns) / 1e9;
   info.dropped = queue_dropped_;
   return w.builder.finish();
@@ -242,7 +262,8 @@ void CallSampler::resolver_loop() {
         const auto& s = batch[i];
         for (auto& w : windows_) {
           if (s.time_ns < w->start_ns || (w->end_ns && s.time_ns > w->end_ns)) continue;
-          w->builder.add(s.snapshot.tid, names[s.snapshot.tid], frames);
+          if (w->per_thread) w->kept.push_back({s.snapshot.tid, names[s.snapshot.tid], frames});
+          else w->builder.add(s.snapshot.tid, names[s.snapshot.tid], frames);
         }
       }
       drained_ns_ = std::max(drained_ns_, watermark);

@@ -2,11 +2,11 @@
 // all-calls mode, job profiles). Calls overlap in time, so each call opens a
 // window [start, end] on the node's clock (CLOCK_MONOTONIC, which both the
 // eBPF probe and the ptrace sampler stamp samples with) and receives every
-// sample of the node whose time falls inside it: samples are attributed to
-// the whole node during the call's window, not to the thread that served the
-// call, which cannot be known from outside (a thread-per-connection node and
-// an event-loop node look the same to the sampler). Two calls that overlap
-// both get the samples of the overlap.
+// sample of the node whose time falls inside it. A call's window keeps them
+// with their threads, so that closing it can keep only the thread that
+// served the call when that is known (serving_thread.h); otherwise, and for
+// job windows, the whole node: two calls that overlap both get the samples
+// of the overlap.
 //
 // The sampler (eBPF, else ptrace) starts with the first window and stops
 // `linger` after the last one closes, so a busy proxy does not load the probe
@@ -61,22 +61,28 @@ class CallSampler {
   // A window from now on `node`. Cheap while the sampler runs; otherwise it
   // starts it (loading the probe: tens of milliseconds), so call it from a
   // worker thread unless running() says it is warm.
-  Result<WindowPtr> open(const target::NodeId& node);
+  // `per_thread`: the window keeps its samples with their threads, so that
+  // close() can keep only the thread that served the call once it is known
+  // (a call's window is short; a job's is not, and takes the whole node).
+  Result<WindowPtr> open(const target::NodeId& node, bool per_thread = false);
   bool running(const target::NodeId& node) const;
   // A window when the sampler already runs on `node`, else nullptr: never
   // blocks on a probe load, so I/O threads may call it.
-  WindowPtr open_if_warm(const target::NodeId& node);
-  // Ends the window now and returns its profile once every sample up to now
-  // is unwound (one poll of the ring later). Blocks: worker threads only.
-  aggregate::Profile close(const WindowPtr& window);
+  WindowPtr open_if_warm(const target::NodeId& node, bool per_thread = false);
+  // Marks the window's end now (close() and close_async() keep a marked end).
+  void end(const WindowPtr& window);
+  // Ends the window and returns its profile once every sample up to its end
+  // is unwound (one poll of the ring later); `only_tid` (per-thread windows):
+  // that thread's samples only, 0 for all. Blocks: worker threads only.
+  aggregate::Profile close(const WindowPtr& window, pid_t only_tid = 0);
   // The same without waiting: `done` gets the profile on the resolver's
   // thread once it is complete (keep it short: post the work elsewhere).
-  void close_async(const WindowPtr& window, std::function<void(aggregate::Profile)> done);
+  void close_async(const WindowPtr& window, pid_t only_tid, std::function<void(aggregate::Profile)> done);
 
  private:
   void resolver_loop();
   Result<void> start_locked(const target::NodeId& node);
-  WindowPtr add_window_locked(const target::NodeId& node);
+  WindowPtr add_window_locked(const target::NodeId& node, bool per_thread);
   aggregate::Profile finish_locked(Window& w);
 
   const int hz_;

@@ -68,6 +68,23 @@ bool closed_by_peer(const beast::error_code& ec) {
          ec == asio::error::broken_pipe || ec == http::error::partial_message;
 }
 
+// Our connection to the node as /proc/net/tcp shows it (IPv4 only; else unknown).
+TcpLink link_of(const generic::socket& s) {
+  TcpLink link;
+  beast::error_code ec;
+  auto local = s.local_endpoint(ec);
+  if (ec || local.protocol().family() != AF_INET) return link;
+  auto remote = s.remote_endpoint(ec);
+  if (ec) return link;
+  auto* l = reinterpret_cast<const sockaddr_in*>(local.data());
+  auto* r = reinterpret_cast<const sockaddr_in*>(remote.data());
+  link.local_ip = l->sin_addr.s_addr;
+  link.local_port = ntohs(l->sin_port);
+  link.remote_ip = r->sin_addr.s_addr;
+  link.remote_port = ntohs(r->sin_port);
+  return link;
+}
+
 std::string lower_trim(std::string_view v) {
   std::string s;
   for (char c : v)
@@ -237,6 +254,7 @@ asio::awaitable<bool> ProxySession::serve_one() {
   // The call's window on the shared sampler: per-call profile, or all-calls mode.
   CallSampler::WindowPtr window;
   bool recording = false;
+  pid_t recording_node = 0;
   auto open_window = [&](const target::NodeId& n) -> asio::awaitable<Result<CallSampler::WindowPtr>> {
     if (auto w = profiler_->open_if_warm(n)) co_return w;
     std::function<Result<CallSampler::WindowPtr>()> open = [p = profiler_, n] { return p->open(n); };
@@ -259,7 +277,10 @@ asio::awaitable<bool> ProxySession::serve_one() {
     window = *w;
   } else if (profiler_ && profiler_->take_this_call()) {
     Result<CallSampler::WindowPtr> w = std::unexpected(Error{});
-    if (auto n = profiler_->node()) w = co_await open_window(*n);
+    if (auto n = profiler_->node()) {
+      recording_node = n->pid;
+      w = co_await open_window(*n);
+    }
     if (w) {
       window = *w;
       recording = true;
@@ -352,17 +373,23 @@ asio::awaitable<bool> ProxySession::serve_one() {
     // The node's answer is read and dropped; the profile is the answer.
     auto rr = co_await relay<false>(*up_, up_buf_, *pp, nullptr, opt_.upstream_timeout, kWriteTimeout, relay_buf_);
     call.duration_ms = ms_since();
+    profiler_->end(window);
+    // A connection the node closed has no thread parked on it any more.
+    TcpLink link = rr.ok() && up_keep ? link_of(up_->socket()) : TcpLink{};
     if (!rr.ok() || !up_keep) up_.reset();
     auto w = window;
     window.reset();
-    std::function<CallProfileFile()> finish = [p = profiler_, w, call, format] { return p->finish_call(w, call, format); };
+    std::function<CallProfileFile()> finish = [p = profiler_, w, call, format, pid = node.pid, link] {
+      return p->finish_call(w, call, format, pid, link);
+    };
     auto file = co_await offload(profiler_->workers(), finish);
     std::vector<std::pair<std::string, std::string>> headers = {
         {"Content-Disposition", "attachment; filename=\"" + file.name + "\""},
         {"X-Sonde-Call-Status", std::to_string(call.status)},
         {"X-Sonde-Call-Duration-Ms", fmt::format("{:.3f}", call.duration_ms)},
         {"X-Sonde-Samples", std::to_string(file.samples)},
-        {"X-Sonde-Sampler", file.sampler}};
+        {"X-Sonde-Sampler", file.sampler},
+        {"X-Sonde-Thread", file.thread ? std::to_string(file.thread) : "all"}};
     uint64_t size = file.data.size();
     co_await answer(200, file.content_type, std::move(file.data), version, client_keep, headers);
     log(call.method, call.target, 200, size, ms_since(), " (profiled)");
@@ -372,7 +399,8 @@ asio::awaitable<bool> ProxySession::serve_one() {
   auto rr = co_await relay<false>(*up_, up_buf_, *pp, &down_, opt_.upstream_timeout, kWriteTimeout, relay_buf_);
   call.duration_ms = ms_since();
   if (recording) {
-    profiler_->record_call(window, call);
+    TcpLink link = rr.ok() && up_keep ? link_of(up_->socket()) : TcpLink{};
+    profiler_->record_call(window, call, recording_node, link);
     window.reset();
   }
   log(call.method, call.target, call.status, rr.body_bytes, call.duration_ms, "");

@@ -92,6 +92,22 @@ TEST_CASE("SESAM-API-PROFILER: pstats answers the call's profile (Python's pstat
   CHECK(tree.find("desc: status: 200") != std::string::npos);
   CHECK(tree.find("demo_api_work") != std::string::npos);
 
+  // The demo node serves each connection on a thread of its own: the profile keeps that thread's
+  // samples only (not the hot-spot thread that burns CPU all along), and says which.
+  r = shell("curl -s -D '" + dir + "/hj' -o '" + dir + "/call.json' -w '%{http_code}' -H 'SESAM-API-PROFILER: json' " +
+            pa.url("/demo/work?ms=600"));
+  REQUIRE(r.out == "200");
+  auto hj = headers_of(dir + "/hj");
+  INFO(hj["x-sonde-thread"]);
+  REQUIRE(hj["x-sonde-thread"] != "all");
+  rapidjson::Document doc;
+  doc.Parse(read_file(dir + "/call.json").c_str());
+  REQUIRE(doc.IsObject());
+  REQUIRE(doc["threads"].Size() == 1);
+  CHECK(std::to_string(doc["threads"][0]["tid"].GetInt()) == hj["x-sonde-thread"]);
+  CHECK(std::string(doc["threads"][0]["name"].GetString()) == "http-conn");
+  CHECK(std::string(doc["notes"]["thread"].GetString()).starts_with(hj["x-sonde-thread"] + " (the node's thread"));
+
   // An unknown format is the agent's 400, and the call is not made.
   r = shell("curl -s -w '\\n%{http_code}' -H 'SESAM-API-PROFILER: gif' " + pa.url("/demo/work?ms=1"));
   CHECK(r.out.substr(r.out.rfind('\n') + 1) == "400");
