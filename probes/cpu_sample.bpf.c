@@ -43,6 +43,16 @@ struct {
   __type(value, __u64);
 } sonde_stack_ends SEC(".maps");
 
+/* CPython nodes: which thread state runs on which thread (agent-filled) and
+ * where its fields are (enabled = 0: not a Python node, nothing is read). */
+const volatile struct sonde_py_offsets py = {};
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 8192);
+  __type(key, __u32);
+  __type(value, __u64);
+} sonde_py_tstates SEC(".maps");
+
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, SONDE_COUNT_MAX);
@@ -84,6 +94,60 @@ static __always_inline bool current_ids(__u32* tgid, __u32* tid) {
     (out)[12] = (r)->r12; (out)[13] = (r)->r13; (out)[14] = (r)->r14;            \
     (out)[15] = (r)->r15; (out)[16] = (r)->ip;                                   \
   } while (0)
+
+/* The thread's Python frame chain, innermost first, into s->py. Offsets come
+ * from frozen .rodata, so the verifier sees them as constants and every read
+ * below is bounds-checked at load time. */
+static __always_inline void read_python(struct sonde_cpu_sample* s, __u32 tid) {
+  __u8 buf[SONDE_PY_FRAME_BYTES];
+  __u32 n = 0;
+  s->py_count = 0;
+  if (!py.enabled) return;
+  __u64* ts = bpf_map_lookup_elem(&sonde_py_tstates, &tid);
+  if (!ts) return;
+  s->flags |= SONDE_SAMPLE_PY_THREAD;
+  __u64 frame = 0;
+  if (py.tstate_current_frame >= 0) {
+    if (bpf_probe_read_user(&frame, sizeof frame, (const void*)(*ts + py.tstate_current_frame))) goto cut;
+  } else {
+    __u64 cframe = 0;
+    if (bpf_probe_read_user(&cframe, sizeof cframe, (const void*)(*ts + py.tstate_cframe))) goto cut;
+    if (!cframe) return;
+    if (bpf_probe_read_user(&frame, sizeof frame, (const void*)(cframe + py.cframe_current_frame))) goto cut;
+  }
+  for (__u32 i = 0; i < SONDE_PY_MAX_FRAMES; i++) {
+    if (!frame) break;
+    __u32 size = py.frame_bytes;
+    if (size > SONDE_PY_FRAME_BYTES || size < 8) goto cut;
+    if (bpf_probe_read_user(buf, size, (const void*)frame)) goto cut;
+    if (py.frame_code < 0 || py.frame_code > SONDE_PY_FRAME_BYTES - 8 || py.frame_instr < 0 ||
+        py.frame_instr > SONDE_PY_FRAME_BYTES - 8 || py.frame_previous < 0 ||
+        py.frame_previous > SONDE_PY_FRAME_BYTES - 8 || py.frame_owner < 0 || py.frame_owner > SONDE_PY_FRAME_BYTES - 1)
+      goto cut;
+    __u64 code = *(__u64*)(buf + py.frame_code);
+    __u64 instr = *(__u64*)(buf + py.frame_instr);
+    __u64 previous = *(__u64*)(buf + py.frame_previous);
+    __s8 owner = *(__s8*)(buf + py.frame_owner);
+    if (py.owner_cstack >= 0 && owner == py.owner_cstack) {
+      code = 1;
+    } else if (py.frame_is_entry >= 0 && py.frame_is_entry <= SONDE_PY_FRAME_BYTES - 1) {
+      if (*(__u8*)(buf + py.frame_is_entry)) code |= 1;
+    }
+    if (n < SONDE_PY_MAX_FRAMES) {
+      s->py[n].code = code;
+      s->py[n].instr = instr;
+      n++;
+    }
+    if (previous == frame) goto cut;
+    frame = previous;
+  }
+  s->py_count = n;
+  if (frame) s->flags |= SONDE_SAMPLE_PY_TRUNCATED;
+  return;
+cut:
+  s->py_count = n;
+  s->flags |= SONDE_SAMPLE_PY_TRUNCATED;
+}
 
 SEC("perf_event")
 int sonde_cpu_clock(struct bpf_perf_event_data* ctx) {
@@ -147,6 +211,7 @@ int sonde_cpu_clock(struct bpf_perf_event_data* ctx) {
     copied += SONDE_PAGE_SIZE;
   }
   s->stack_len = copied;
+  read_python(s, tid);
 
   __u64 pending = bpf_ringbuf_query(&sonde_samples, BPF_RB_AVAIL_DATA);
   bpf_ringbuf_submit(s, pending >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);

@@ -27,6 +27,33 @@
 
 enum sonde_sample_flags {
   SONDE_SAMPLE_IN_KERNEL = 1 << 0,     /* the tick interrupted kernel code */
+  SONDE_SAMPLE_PY_THREAD = 1 << 1,     /* a CPython thread state runs on this thread */
+  SONDE_SAMPLE_PY_TRUNCATED = 1 << 2,  /* its frame chain was cut (a bad read, or the bound) */
+};
+
+/* CPython nodes (agent/python/): the probe reads the sampled thread's frame
+ * chain at the tick, so the Python frames are the ones the native stack was
+ * running, not the ones a later read from user space would find. The agent
+ * fills sonde_py_tstates (tid -> PyThreadState address) and the offsets. */
+#define SONDE_PY_MAX_FRAMES 96
+#define SONDE_PY_FRAME_BYTES 128 /* at most this much of one _PyInterpreterFrame is read */
+
+struct sonde_py_offsets {
+  __s32 enabled;
+  __s32 tstate_cframe, cframe_current_frame; /* 3.11, 3.12 */
+  __s32 tstate_current_frame;                /* 3.13 */
+  __s32 frame_previous, frame_code, frame_instr, frame_owner;
+  __s32 frame_is_entry;                      /* 3.11, else -1 */
+  __s32 owner_cstack;                        /* 3.12+, else -1 */
+  __s32 frame_bytes;                         /* bytes to read per frame, <= SONDE_PY_FRAME_BYTES */
+};
+
+/* One Python frame: the code object, with bit 0 set when this frame is the
+ * last one of a _PyEval_EvalFrameDefault call (3.11's is_entry; 3.12+'s
+ * C-stack shim frame, whose code is then just 1), and its instruction. */
+struct sonde_py_frame {
+  __u64 code;
+  __u64 instr;
 };
 
 /* Indexes of the per-CPU counters map. */
@@ -49,6 +76,9 @@ struct sonde_cpu_sample {
   __u32 stack_len;    /* bytes of stack copied, from stack_base */
   __u64 stack_base;   /* user address of stack[0]: sp rounded down to its page */
   __u64 kstack[SONDE_KSTACK_MAX];
+  __u32 py_count;     /* frames in py[], innermost first */
+  __u32 py_pad;
+  struct sonde_py_frame py[SONDE_PY_MAX_FRAMES];
   /* The record is reserved with the configured page count, so only
    * stack_pages * SONDE_PAGE_SIZE bytes follow (SONDE_RECORD_BYTES). */
   __u8 stack[SONDE_STACK_MAX_PAGES * SONDE_PAGE_SIZE];

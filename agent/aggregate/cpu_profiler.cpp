@@ -10,10 +10,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "aggregate/python_session.h"
 #include "aggregate/sample_stacks.h"
 #include "capture/ebpf_sampler.h"
 #include "capture/ptrace_sampler.h"
 #include "protocol/iso_time.h"
+#include "python/py_threads.h"
 #include "target/procfs.h"
 
 namespace sonde::aggregate {
@@ -56,6 +58,33 @@ struct SampleQueue {
   }
 };
 
+// The probe's offsets for a Python layout.
+capture::PythonProbe probe_offsets(const python::PyLayout& l) {
+  capture::PythonProbe p;
+  p.enabled = true;
+  p.tstate_cframe = int(l.tstate_cframe);
+  p.cframe_current_frame = int(l.cframe_current_frame);
+  p.tstate_current_frame = int(l.tstate_current_frame);
+  p.frame_previous = int(l.frame_previous);
+  p.frame_code = int(l.frame_code);
+  p.frame_instr = int(l.frame_instr);
+  p.frame_owner = int(l.frame_owner);
+  p.frame_is_entry = int(l.frame_is_entry);
+  p.owner_cstack = int(l.owner_cstack);
+  p.frame_bytes = int(l.frame_size);
+  return p;
+}
+
+// Hands the node's current thread states to the probe.
+void feed_python_threads(PythonSession& py, capture::EbpfSampler& sampler) {
+  auto threads = python::read_threads(py.mem, py.rt);
+  if (!threads) return;
+  std::vector<std::pair<pid_t, uint64_t>> v;
+  for (const auto& t : *threads)
+    if (t.native_tid > 0) v.emplace_back(t.native_tid, t.tstate);
+  if (auto r = sampler.set_python_threads(v); !r) spdlog::warn("Python threads for the probe: {}", r.error().message);
+}
+
 std::string thread_comm(pid_t pid, pid_t tid) {
   auto comm = target::read_task_file(pid, tid, "comm");
   if (!comm) return "";
@@ -90,6 +119,18 @@ Result<Profile> CpuProfiler::run(const Lease&, const ProfileRequest& rq, Profile
   if (!kernel_) kernel_ = std::make_unique<symbolize::KernelSymbols>();
   SampleStacks stacks(modules_, unwinder_, symbolizer_, kernel_.get());
   if (auto r = stacks.reset(pid); !r) return std::unexpected(r.error());
+  ProfileRunStats stats;
+  PythonSession* py = nullptr;
+  if (!rq.native_only) {
+    auto session = python_session(python_, pid, stacks.maps());
+    if (session) {
+      py = *session;
+      stats.python_version = py->rt.version;
+    } else if (session.error().code != ErrorCode::not_found) {
+      stats.python_error = session.error().message;
+    }
+    if (rq.python_only && !py) return std::unexpected(session ? Error{ErrorCode::internal, "no Python"} : session.error());
+  }
 
   ProfileInfo info;
   info.pid = pid;
@@ -102,7 +143,6 @@ Result<Profile> CpuProfiler::run(const Lease&, const ProfileRequest& rq, Profile
   auto queue = std::make_shared<SampleQueue>();
   queue->only_tid = rq.tid;
   auto push = [queue](capture::Sample&& s) { queue->push(std::move(s)); };
-  ProfileRunStats stats;
 
   std::unique_ptr<capture::EbpfSampler> ebpf;
   std::unique_ptr<capture::PtraceSampler> ptrace;
@@ -110,9 +150,11 @@ Result<Profile> CpuProfiler::run(const Lease&, const ProfileRequest& rq, Profile
     capture::SamplerOptions o;
     o.hz = rq.hz;
     o.stack_bytes = rq.stack_bytes;
+    if (py) o.python = probe_offsets(py->rt.layout);
     auto s = capture::EbpfSampler::start(pid, o, push);
     if (s) {
       ebpf = std::move(*s);
+      if (py) feed_python_threads(*py, *ebpf);
     } else if (rq.sampler == "ebpf" || s.error().code == ErrorCode::bad_request ||
                s.error().code == ErrorCode::no_node) {
       return std::unexpected(s.error());
@@ -133,6 +175,14 @@ Result<Profile> CpuProfiler::run(const Lease&, const ProfileRequest& rq, Profile
     ptrace = std::move(*s);
   }
   info.sampler = ebpf ? "ebpf" : "ptrace";
+  if (py && !ebpf) {
+    // The ptrace sampler copies native stacks only.
+    stats.python_error = "Python frames need the eBPF sampler (the probe reads them at each tick); "
+                         "this profile has native frames only";
+    if (rq.python_only) return fail(ErrorCode::permission, stats.python_error + ": " + stats.fallback_reason);
+    py = nullptr;
+  }
+  if (py) stacks.set_python(&py->code, rq.python_only);
 
   ProfileBuilder builder(info);
   std::unordered_map<pid_t, std::string> names;  // comm read once per thread
@@ -141,6 +191,12 @@ Result<Profile> CpuProfiler::run(const Lease&, const ProfileRequest& rq, Profile
   clock::duration resolve_time{};
   auto consume = [&] {
     for (const auto& s : batch) {
+      if (s.python_thread) {
+        ++stats.python_samples;
+        if (!s.python.complete) ++stats.python_truncated;
+      }
+      // Python alone: the samples of Python threads that ran Python code.
+      if (py && rq.python_only && (!s.python_thread || s.python.frames.empty())) continue;
       auto t0 = clock::now();
       const auto& frames = stacks.frames(s);
       resolve_time += clock::now() - t0;
@@ -168,6 +224,7 @@ Result<Profile> CpuProfiler::run(const Lease&, const ProfileRequest& rq, Profile
     }
     if (now - checked > std::chrono::milliseconds(200)) {
       checked = now;
+      if (py && ebpf) feed_python_threads(*py, *ebpf);  // threads started since
       if (!target::still_alive(rq.node) || (ptrace && ptrace->ended())) {
         partial = true;  // the node exited: what we have so far
         break;
@@ -200,6 +257,9 @@ Result<Profile> CpuProfiler::run(const Lease&, const ProfileRequest& rq, Profile
   uint64_t lookups = stacks.pc_cache_hits() + stacks.pc_cache_misses();
   stats.pc_cache_hit_rate = lookups ? double(stacks.pc_cache_hits()) / double(lookups) : 0;
   if (partial && !target::still_alive(rq.node)) symbolizer_.forget_process(pid);
+  if (py)
+    spdlog::info("CPU profile of pid {}: CPython {}, {} samples of Python threads, {} with a cut frame chain", pid,
+                 stats.python_version, stats.python_samples, stats.python_truncated);
   spdlog::info("CPU profile of pid {} ({}): {} samples in {:.1f} s at {} Hz, {} dropped, {:.1f} us/sample to "
                "unwind+symbolize, pc cache hit rate {:.3f}{}",
                pid, bi.sampler, resolved, bi.duration_s, rq.hz, bi.dropped, stats.resolve_us,

@@ -37,6 +37,10 @@ struct ProfileRequest {
   pid_t tid = 0;                 // 0: every thread
   std::string sampler = "auto";  // "auto" (eBPF, else ptrace), "ebpf" (no fallback), "ptrace"
   size_t stack_bytes = 16 * 1024;
+  // CPython nodes: Python frames in place of the interpreter loop's native
+  // frames (default), Python frames alone, or native frames only.
+  bool python_only = false;
+  bool native_only = false;
 };
 
 // What the run cost, for logs, response headers and the benchmark.
@@ -47,7 +51,13 @@ struct ProfileRunStats {
   double resolve_us = 0;         // average unwind + symbolize time per sample
   double pc_cache_hit_rate = 0;  // 0..1
   std::string fallback_reason;   // why eBPF was not used ("" when it was)
+  std::string python_version;    // the node's CPython when its frames were read
+  std::string python_error;      // why they were not ("" when they were, or not Python)
+  uint64_t python_samples = 0;   // samples of threads with a Python thread state
+  uint64_t python_truncated = 0; // ... whose frame chain the probe could not read to the end
 };
+
+struct PythonSession;
 
 class CpuProfiler {
  public:
@@ -86,6 +96,7 @@ class CpuProfiler {
   unwind::Unwinder unwinder_;
   symbolize::Symbolizer symbolizer_;
   std::unique_ptr<symbolize::KernelSymbols> kernel_;  // read on the first profile
+  std::unique_ptr<PythonSession> python_;
 };
 
 // The bounds of GET /api/profile (DESIGN.md §1, issue 4): 0 < seconds <= 600, 1 <= hz <= 1000.

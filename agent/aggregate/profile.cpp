@@ -65,6 +65,8 @@ ProfileBuilder::ProfileBuilder(ProfileInfo info) { profile_.info = std::move(inf
 uint32_t ProfileBuilder::function_of(const Frame& f) {
   // The lookup key is built in a reused buffer: no allocation per frame once warm.
   key_.assign(f.module).push_back('\0');
+  if (f.python) fmt::format_to(std::back_inserter(key_), "{}\x01", f.def_line);  // python keys never meet native ones
+  const size_t name_at = key_.size();
   if (!f.function.empty()) key_ += f.function;
   else fmt::format_to(std::back_inserter(key_), "0x{:x}", f.address);
   auto it = function_ids_.find(key_);
@@ -72,14 +74,20 @@ uint32_t ProfileBuilder::function_of(const Frame& f) {
     it = function_ids_.emplace(key_, uint32_t(profile_.functions.size())).first;
     ProfileFunction pf;
     pf.module = f.module;
-    pf.name = key_.substr(f.module.size() + 1);
+    pf.name = key_.substr(name_at);
     pf.address = f.address;
     pf.named = !f.function.empty();
+    pf.python = f.python;
+    if (f.python) {
+      pf.file = f.file;
+      pf.line = f.def_line;
+    }
     profile_.functions.push_back(std::move(pf));
     profile_.stats.emplace_back();
     seen_in_sample_.push_back(0);
   }
   auto& pf = profile_.functions[it->second];
+  if (pf.python) return it->second;
   if (pf.file.empty() && !f.file.empty()) {
     pf.file = f.file;
     pf.line = f.line;

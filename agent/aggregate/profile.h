@@ -10,7 +10,8 @@
 //    A function is counted at most once per sample (a recursive function's
 //    total never exceeds the sample count), and so is each call edge.
 //
-// A function's identity is (module, name); a frame without a name is the
+// A function's identity is (module, name) (a Python function's is (file,
+// first line, qualified name), and its line is that first line); a frame without a name is the
 // function "0x<address>" of its module, so unknown code is never merged into
 // one anonymous bucket. A function's file is the first non-empty file seen for
 // it; its line is the smallest line seen in that file: samples never reveal
@@ -58,6 +59,8 @@ struct ProfileFunction {
   int line = 0;               // see the file comment; 0 when unknown
   uint64_t address = 0;       // first pc seen in it
   bool named = false;         // name came from a symbol, not the address
+  bool python = false;        // a CPython function: module = file = co_filename, name = qualified
+                              // name, line = co_firstlineno (cProfile's key)
 };
 
 struct FunctionStats {

@@ -1,5 +1,7 @@
 #include "aggregate/sample_stacks.h"
 
+#include "python/py_merge.h"
+
 namespace sonde::aggregate {
 
 SampleStacks::SampleStacks(unwind::ModuleCache& modules, unwind::Unwinder& unwinder,
@@ -58,13 +60,26 @@ Frame SampleStacks::kernel_frame(uint64_t address) {
 
 const std::vector<Frame>& SampleStacks::frames(const capture::Sample& sample) {
   out_.clear();
+  const bool python = code_ && sample.python_thread;
+  if (python && python_only_) {
+    // Python frames alone: no unwind at all.
+    for (auto& g : code_->groups(sample.python)) out_.insert(out_.end(), g.begin(), g.end());
+    return out_;
+  }
   for (uint64_t a : sample.kernel_stack) out_.push_back(kernel_frame(a));
   if (!view_) return out_;
   if (!view_->place(sample.snapshot.regs.ip())) refresh_maps();
   auto stack = unwinder_.unwind(sample.snapshot, *view_);
+  native_.clear();
   for (const auto& f : stack.frames) {
     const auto& fs = user_frames(f.pc, f.return_address);
-    out_.insert(out_.end(), fs.begin(), fs.end());
+    native_.insert(native_.end(), fs.begin(), fs.end());
+  }
+  if (python) {
+    auto merged = python::merge_frames(native_, code_->groups(sample.python), false);
+    out_.insert(out_.end(), merged.begin(), merged.end());
+  } else {
+    out_.insert(out_.end(), native_.begin(), native_.end());
   }
   return out_;
 }

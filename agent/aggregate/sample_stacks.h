@@ -20,6 +20,7 @@
 
 #include "aggregate/stack_dump.h"
 #include "capture/ebpf_sampler.h"
+#include "python/py_frames.h"
 #include "symbolize/kernel_symbols.h"
 #include "symbolize/symbolizer.h"
 #include "unwind/module_cache.h"
@@ -35,6 +36,14 @@ class SampleStacks {
 
   // Starts on process `pid`: reads its maps, forgets the pc cache.
   Result<void> reset(pid_t pid);
+  // CPython nodes: Python frames of samples that carry them replace the
+  // interpreter loop's frames (python/py_merge.h); python_only keeps them alone.
+  void set_python(python::CodeReader* code, bool python_only) {
+    code_ = code;
+    python_only_ = python_only;
+  }
+  // Readable state of the maps (for the Python session).
+  const target::Maps& maps() const { return maps_; }
   // The sample's frames, innermost first; valid until the next call.
   const std::vector<Frame>& frames(const capture::Sample& sample);
 
@@ -57,7 +66,9 @@ class SampleStacks {
   // pc (bit 63: a return address) -> its frames (inlined ones first).
   std::unordered_map<uint64_t, std::vector<Frame>> pc_frames_;
   std::unordered_map<uint64_t, Frame> kernel_frames_;
-  std::vector<Frame> out_;
+  std::vector<Frame> out_, native_;
+  python::CodeReader* code_ = nullptr;
+  bool python_only_ = false;
   uint64_t hits_ = 0, misses_ = 0;
 };
 

@@ -28,6 +28,8 @@ struct ThreadStack {
   std::string error;           // set when the thread could not be captured (frames empty)
   std::vector<Frame> frames;   // innermost first; inlined frames before their caller
   std::vector<std::string> kernel_stack;  // /proc/PID/task/TID/stack when readable
+  bool python = false;         // a CPython thread state runs on this thread
+  bool holds_gil = false;      // ... and it held the GIL when read
 };
 
 struct StackDump {
@@ -37,6 +39,8 @@ struct StackDump {
   std::string captured_at;     // ISO 8601 UTC
   std::string mode;            // "per-thread" or "consistent"
   double wall_ms = 0;          // whole dump: capture + unwind + symbolize
+  std::string python_version;  // "3.12.1" when the node is a CPython sonde reads
+  std::string python_error;    // why its Python frames are not shown ("" when they are, or not Python)
   std::vector<ThreadStack> threads;  // sorted by tid
 };
 

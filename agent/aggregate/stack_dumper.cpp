@@ -4,7 +4,10 @@
 #include <chrono>
 #include <map>
 
+#include "aggregate/python_session.h"
 #include "capture/ptrace_capture.h"
+#include "python/py_merge.h"
+#include "python/py_threads.h"
 #include "protocol/iso_time.h"
 #include "target/maps.h"
 #include "target/procfs.h"
@@ -13,6 +16,7 @@
 namespace sonde::aggregate {
 
 StackDumper::StackDumper(symbolize::SymbolizerOptions symbols) : symbolizer_(std::move(symbols)) {}
+StackDumper::~StackDumper() = default;
 
 Result<StackDump> StackDumper::dump(pid_t pid, const DumpOptions& options) {
   std::lock_guard lock(mu_);
@@ -35,6 +39,40 @@ Result<StackDump> StackDumper::dump(pid_t pid, const DumpOptions& options) {
   capture::CaptureOptions copts;
   copts.consistent = options.consistent;
   copts.max_stack_bytes = options.max_stack_bytes;
+
+  // A CPython node: its thread states by OS tid, and each one's frame chain
+  // read while its thread is stopped for the copy (the same instant).
+  PythonSession* py = nullptr;
+  std::map<pid_t, python::PyThread> py_threads;
+  std::map<pid_t, python::RawStack> py_raw;
+  if (!options.native_only) {
+    auto before = target::read_maps(pid);
+    if (!before) return std::unexpected(before.error());
+    auto session = python_session(python_, pid, *before);
+    if (session) {
+      py = *session;
+      out.python_version = py->rt.version;
+      auto threads = python::read_threads(py->mem, py->rt);
+      if (!threads) {
+        // The interpreter moved (restart under the same pid?): locate it once more.
+        python_.reset();
+        session = python_session(python_, pid, *before);
+        py = session ? *session : nullptr;
+        if (py) threads = python::read_threads(py->mem, py->rt);
+      }
+      if (threads)
+        for (const auto& t : *threads)
+          if (t.native_tid > 0) py_threads[t.native_tid] = t;
+    }
+    if (!session && session.error().code != ErrorCode::not_found) out.python_error = session.error().message;
+    if (options.python_only && !py)
+      return std::unexpected(session ? Error{ErrorCode::internal, "Python interpreter lost"} : session.error());
+    if (py && !py_threads.empty())
+      copts.while_stopped = [&](pid_t tid) {
+        auto it = py_threads.find(tid);
+        if (it != py_threads.end()) py_raw[tid] = python::read_raw_frames(py->mem, py->rt, it->second.tstate);
+      };
+  }
   auto captured = capture::capture_process(pid, copts);
   if (!captured) return std::unexpected(captured.error());
   // Maps after the capture: every thread's stack and code is mapped in them.
@@ -71,6 +109,16 @@ Result<StackDump> StackDumper::dump(pid_t pid, const DumpOptions& options) {
     for (const auto& f : stack.frames) {
       auto frames = symbolizer_.symbolize(pid, *maps, f.pc, f.return_address);
       for (auto& sf : frames) t.frames.push_back(std::move(sf));
+    }
+    if (auto it = py_threads.find(t.tid); it != py_threads.end()) {
+      t.python = true;
+      t.holds_gil = it->second.holds_gil;
+      if (auto raw = py_raw.find(t.tid); raw != py_raw.end())
+        t.frames = python::merge_frames(t.frames, py->code.groups(raw->second), options.python_only);
+      else if (options.python_only)
+        t.frames.clear();
+    } else if (options.python_only) {
+      continue;  // no Python on this thread
     }
     out.threads.push_back(std::move(t));
   }

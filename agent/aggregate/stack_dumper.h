@@ -22,11 +22,20 @@ namespace sonde::aggregate {
 struct DumpOptions {
   bool consistent = false;                // stop all threads at once (a true point in time)
   std::size_t max_stack_bytes = 512 * 1024;
+  // CPython nodes (agent/python/): Python frames in place of the interpreter
+  // loop's native frames (default), the Python frames alone (python_only:
+  // threads without a Python thread state are left out; a node whose Python
+  // cannot be read is an error), or native frames only.
+  bool python_only = false;
+  bool native_only = false;
 };
+
+struct PythonSession;  // the interpreter found in the node, and its code cache
 
 class StackDumper {
  public:
   explicit StackDumper(symbolize::SymbolizerOptions symbols = {});
+  ~StackDumper();
   Result<StackDump> dump(pid_t pid, const DumpOptions& options);
   symbolize::Symbolizer& symbolizer() { return symbolizer_; }
 
@@ -35,6 +44,7 @@ class StackDumper {
   unwind::ModuleCache modules_;
   unwind::Unwinder unwinder_;
   symbolize::Symbolizer symbolizer_;
+  std::unique_ptr<PythonSession> python_;
 };
 
 }  // namespace sonde::aggregate

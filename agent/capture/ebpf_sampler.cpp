@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <unordered_map>
 #include <mutex>
 #include <string>
 
@@ -177,6 +178,15 @@ bool to_sample(const void* data, size_t size, Sample& out) {
     size_t n = std::min<size_t>(static_cast<size_t>(r->kstack_bytes) / 8, SONDE_KSTACK_MAX);
     out.kernel_stack.assign(r->kstack, r->kstack + n);
   }
+  out.python_thread = (r->flags & SONDE_SAMPLE_PY_THREAD) != 0;
+  out.python.complete = (r->flags & SONDE_SAMPLE_PY_TRUNCATED) == 0;
+  for (uint32_t i = 0; i < std::min<uint32_t>(r->py_count, SONDE_PY_MAX_FRAMES); ++i) {
+    python::RawFrame f;
+    f.code = r->py[i].code & ~uint64_t{1};
+    f.ends_call = (r->py[i].code & 1) != 0;
+    f.instr = r->py[i].instr;
+    out.python.frames.push_back(f);
+  }
   return true;
 }
 
@@ -214,6 +224,14 @@ Result<std::unique_ptr<EbpfSampler>> EbpfSampler::start(pid_t tgid, const Sample
   rodata->pidns_ino = ns.ino;
   size_t ring = round_up_pow2(std::max<size_t>(o.ring_bytes, 4 * SONDE_RECORD_BYTES(SONDE_STACK_MAX_PAGES)));
   rodata->wakeup_bytes = ring / 4;
+  if (o.python.enabled) {
+    const auto& p = o.python;
+    if (p.frame_bytes < 8 || p.frame_bytes > SONDE_PY_FRAME_BYTES)
+      return fail(ErrorCode::bad_request, "Python frame size out of the probe's range");
+    rodata->py = sonde_py_offsets{1, p.tstate_cframe, p.cframe_current_frame, p.tstate_current_frame,
+                                  p.frame_previous, p.frame_code, p.frame_instr, p.frame_owner,
+                                  p.frame_is_entry, p.owner_cstack, p.frame_bytes};
+  }
   if (int err = bpf_map__set_max_entries(self->skel_->maps.sonde_samples, static_cast<__u32>(ring)))
     return std::unexpected(load_error(-err));
   if (int err = cpu_sample_bpf::load(self->skel_)) return std::unexpected(load_error(-err));
@@ -251,6 +269,25 @@ Result<std::unique_ptr<EbpfSampler>> EbpfSampler::start(pid_t tgid, const Sample
 }
 
 EbpfSampler::~EbpfSampler() { stop(); }
+
+Result<void> EbpfSampler::set_python_threads(const std::vector<std::pair<pid_t, uint64_t>>& tid_tstate) {
+  if (!skel_ || stopped_) return fail(ErrorCode::internal, "sampler not running");
+  int fd = bpf_map__fd(skel_->maps.sonde_py_tstates);
+  std::unordered_map<uint32_t, uint64_t> want;
+  for (auto [tid, ts] : tid_tstate) want[static_cast<uint32_t>(tid)] = ts;
+  // Threads that ended: out of the map first (their states may be reused).
+  std::vector<uint32_t> stale;
+  uint32_t key = 0, next = 0;
+  for (void* at = nullptr; bpf_map_get_next_key(fd, at, &next) == 0; at = &key) {
+    if (!want.count(next)) stale.push_back(next);
+    key = next;
+  }
+  for (uint32_t k : stale) bpf_map_delete_elem(fd, &k);
+  for (auto& [tid, ts] : want)
+    if (bpf_map_update_elem(fd, &tid, &ts, BPF_ANY) != 0)
+      return fail(ErrorCode::io, std::string("cannot update the probe's Python thread map: ") + std::strerror(errno));
+  return {};
+}
 
 void EbpfSampler::poll_loop() {
   int timeout_ms = static_cast<int>(poll_interval_.count());

@@ -36,12 +36,22 @@
 
 #include "capture/snapshot.h"
 #include "common/result.h"
+#include "python/py_raw_frame.h"
 
 struct cpu_sample_bpf;
 struct bpf_link;
 struct ring_buffer;
 
 namespace sonde::capture {
+
+// CPython nodes: where the probe finds a thread state's frame chain (see
+// probes/cpu_sample.h, struct sonde_py_offsets); -1 for a field the version lacks.
+struct PythonProbe {
+  bool enabled = false;
+  int tstate_cframe = -1, cframe_current_frame = -1, tstate_current_frame = -1;
+  int frame_previous = -1, frame_code = -1, frame_instr = -1, frame_owner = -1;
+  int frame_is_entry = -1, owner_cstack = -1, frame_bytes = 0;
+};
 
 struct SamplerOptions {
   int hz = 99;                       // ticks per second per CPU (kernel cap: perf_event_max_sample_rate)
@@ -52,6 +62,7 @@ struct SamplerOptions {
   // Stats::probe_run_ns says what the probe cost the node. It is a
   // system-wide switch (every BPF program pays a clock read), so off by default.
   bool measure_probe_cost = false;
+  PythonProbe python;  // read the Python frame chain of threads given to set_python_threads()
 };
 
 struct Sample {
@@ -61,6 +72,8 @@ struct Sample {
   std::vector<uint64_t> kernel_stack; // innermost first; empty when !in_kernel
   bool in_kernel = false;             // the tick interrupted kernel code (registers are the
                                       // user ones saved at kernel entry)
+  bool python_thread = false;         // the thread runs a CPython thread state ...
+  python::RawStack python;            // ... whose frames the probe read at the tick
 };
 
 class EbpfSampler {
@@ -98,6 +111,9 @@ class EbpfSampler {
   // Live counters while sampling, the final ones after stop(). Call it from
   // the thread that calls stop(), not during it.
   Stats stats() const;
+  // CPython nodes: the thread states to read, by OS tid (replaces the
+  // previous set; threads that ended are dropped from the probe's map).
+  Result<void> set_python_threads(const std::vector<std::pair<pid_t, uint64_t>>& tid_tstate);
   int cpus() const { return cpus_; }  // CPUs sampled
 
  private:

@@ -53,6 +53,7 @@ Result<std::vector<ThreadResult>> capture_one_by_one(pid_t pid, const std::vecto
     if (regs) {
       uint64_t len = stack_extent(pid, maps, snap.regs.sp(), o.max_stack_bytes);
       copied = copy_stack(tid, snap.regs.sp(), len, scratch.data());
+      if (copied && o.while_stopped) o.while_stopped(tid);
     }
     t.release();
     if (!regs) {
@@ -119,6 +120,7 @@ Result<std::vector<ThreadResult>> capture_all_at_once(pid_t pid, const std::vect
     }
     snap.stack.resize(*copied);
     snap.stack_start = snap.regs.sp();
+    if (o.while_stopped) o.while_stopped(tids[i]);
     out[i].snapshot = std::move(snap);
   }
   for (auto& t : tracees)

@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <vector>
 
 #include "capture/snapshot.h"
@@ -42,6 +43,10 @@ struct CaptureOptions {
   // Only these threads (the ptrace CPU sampler takes the running ones only);
   // empty: every thread listed in /proc/PID/task.
   std::vector<pid_t> tids;
+  // Called with each thread's tid while it is stopped, after its stack copy:
+  // for reads that must see the same instant as the copy (the Python frame
+  // chain, agent/python/). Keep it short: the thread stays stopped meanwhile.
+  std::function<void(pid_t)> while_stopped;
 };
 
 struct ThreadResult {

@@ -30,6 +30,7 @@ struct ProfileArgs {
   std::string format = "pstats";
   std::string threads = "all";
   std::string sampler = "auto";
+  bool python_only = false, native_only = false;
   std::string output;  // "": the suggested file name; "-": stdout
 };
 
@@ -66,11 +67,15 @@ int run_local(const ProfileArgs& a) {
   rq.seconds = a.seconds;
   rq.hz = a.hz;
   rq.sampler = a.sampler;
+  rq.python_only = a.python_only;
+  rq.native_only = a.native_only;
   if (a.threads != "all") rq.tid = static_cast<pid_t>(std::stol(a.threads));
   aggregate::CpuProfiler profiler;
   auto lease = profiler.try_acquire();
-  auto profile = profiler.run(*lease, rq);
+  aggregate::ProfileRunStats stats;
+  auto profile = profiler.run(*lease, rq, &stats);
   if (!profile) return report_error("profile", profile.error());
+  if (!stats.python_error.empty()) std::fprintf(stderr, "sonde profile: %s\n", stats.python_error.c_str());
   if (profile->info.sampler == "ptrace")
     std::fprintf(stderr, "sonde profile: sampled with ptrace (eBPF refused or not asked for); see the agent log\n");
   auto renderer = render::profile_renderer(a.format);
@@ -95,8 +100,15 @@ Runner add_profile_command(CLI::App& app) {
   sub->add_option("--sampler", args->sampler, "auto (eBPF, else ptrace), ebpf, or ptrace")
       ->check(CLI::IsMember({"auto", "ebpf", "ptrace"}));
   sub->add_option("-o,--output", args->output, "write to this file (- for stdout; default: EXE-TIME.EXT here)");
+  sub->add_flag("--python-only", args->python_only,
+                "CPython nodes: Python frames alone, samples of Python threads only (like py-spy record)");
+  sub->add_flag("--native-only", args->native_only, "CPython nodes: native frames only");
   return [args]() -> int {
     if (auto r = args->target.check(); !r) return report_error("profile", r.error());
+    if (args->python_only && args->native_only) {
+      std::fprintf(stderr, "sonde profile: --python-only and --native-only exclude each other\n");
+      return exit_usage;
+    }
     if (args->threads != "all" && args->threads.find_first_not_of("0123456789") != std::string::npos) {
       std::fprintf(stderr, "sonde profile: --threads must be all or a thread id\n");
       return exit_usage;
@@ -105,8 +117,9 @@ Runner add_profile_command(CLI::App& app) {
     auto ep = args->target.endpoint();
     if (!ep) return report_error("profile", ep.error());
     char query[256];
-    std::snprintf(query, sizeof query, "?seconds=%g&hz=%d&format=%s&threads=%s&sampler=%s", args->seconds, args->hz,
-                  args->format.c_str(), args->threads.c_str(), args->sampler.c_str());
+    std::snprintf(query, sizeof query, "?seconds=%g&hz=%d&format=%s&threads=%s&sampler=%s%s%s", args->seconds,
+                  args->hz, args->format.c_str(), args->threads.c_str(), args->sampler.c_str(),
+                  args->python_only ? "&python_only=true" : "", args->native_only ? "&native_only=true" : "");
     auto timeout = std::chrono::milliseconds(static_cast<int64_t>(args->seconds * 1000) + 60000);
     auto res = client::request(*ep, "GET", std::string(protocol::routes::profile) + query, "", {}, timeout);
     if (!res) return report_error("profile", res.error());

@@ -18,6 +18,7 @@ struct StacksArgs {
   std::string format = "text";
   bool consistent = false;
   bool no_lines = false;
+  bool python_only = false, native_only = false;
   std::string output = "-";
 };
 
@@ -46,14 +47,22 @@ Runner add_stacks_command(CLI::App& app) {
   sub->add_option("-o,--output", args->output, "write to this file (- for stdout)");
   sub->add_flag("--no-lines", args->no_lines,
                 "--pid only: function names without file:line or inlined frames (reads no DWARF: faster cold)");
+  sub->add_flag("--python-only", args->python_only,
+                "CPython nodes: Python frames alone, threads with a Python thread state only (like py-spy dump)");
+  sub->add_flag("--native-only", args->native_only,
+                "CPython nodes: native frames only (the interpreter loop as _PyEval_EvalFrameDefault)");
   return [args]() -> int {
     if (auto r = args->target.check(); !r) return report_error("stacks", r.error());
+    if (args->python_only && args->native_only)
+      return report_error("stacks", Error{ErrorCode::bad_request, "--python-only and --native-only exclude each other"});
     if (args->target.local()) {
       symbolize::SymbolizerOptions symbols;
       symbols.source_lines = !args->no_lines;
       aggregate::StackDumper dumper(symbols);
       aggregate::DumpOptions opts;
       opts.consistent = args->consistent;
+      opts.python_only = args->python_only;
+      opts.native_only = args->native_only;
       auto dump = dumper.dump(args->target.pid, opts);
       if (!dump) return report_error("stacks", dump.error());
       return write_output(args->output, render::stack_renderer(args->format)->render(*dump));
@@ -61,7 +70,8 @@ Runner add_stacks_command(CLI::App& app) {
     auto ep = args->target.endpoint();
     if (!ep) return report_error("stacks", ep.error());
     std::string target = std::string(protocol::routes::stacktrace) + "?format=" + args->format +
-                         (args->consistent ? "&consistent=true" : "");
+                         (args->consistent ? "&consistent=true" : "") +
+                         (args->python_only ? "&python_only=true" : "") + (args->native_only ? "&native_only=true" : "");
     auto res = client::request(*ep, "GET", target);
     if (!res) return report_error("stacks", res.error());
     if (res->status != 200) {

@@ -89,6 +89,14 @@ Result<void> read_profile_params(const protocol::Params& p, aggregate::ProfileRe
       return fail(ErrorCode::bad_request, "parameter sampler must be auto, ebpf or ptrace");
     rq.sampler = it->second;
   }
+  auto python_only = protocol::param_bool(p, "python_only");
+  if (!python_only) return std::unexpected(python_only.error());
+  auto native_only = protocol::param_bool(p, "native_only");
+  if (!native_only) return std::unexpected(native_only.error());
+  rq.python_only = python_only->value_or(false);
+  rq.native_only = native_only->value_or(false);
+  if (rq.python_only && rq.native_only)
+    return fail(ErrorCode::bad_request, "python_only and native_only exclude each other");
   return {};
 }
 

@@ -30,8 +30,20 @@ void add_stack_routes(AgentContext& ctx) {
                      reply(Response::error(consistent.error()));
                      return;
                    }
+                   auto python_only = protocol::param_bool(req.query, "python_only");
+                   auto native_only = protocol::param_bool(req.query, "native_only");
+                   if (!python_only || !native_only) {
+                     reply(Response::error(!python_only ? python_only.error() : native_only.error()));
+                     return;
+                   }
                    aggregate::DumpOptions opts;
                    opts.consistent = consistent->value_or(false);
+                   opts.python_only = python_only->value_or(false);
+                   opts.native_only = native_only->value_or(false);
+                   if (opts.python_only && opts.native_only) {
+                     reply(Response::error(400, "bad_request", "python_only and native_only exclude each other"));
+                     return;
+                   }
                    // A capture takes milliseconds to tens of them: never on the I/O threads.
                    ctx.post_capture("stacktrace", [&ctx, node, opts, renderer, reply] {
                      if (!target::still_alive(node)) {

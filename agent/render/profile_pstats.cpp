@@ -16,6 +16,7 @@
 //             ones of those where the function was innermost.
 // Keys: file = the source file, else the module path, else "~" (cProfile's
 // spelling for "no file"); line = the function's line (aggregate/profile.h).
+// A Python function's key is cProfile's own: (co_filename, co_firstlineno, co_name).
 // Two functions with the same key (one name in two modules without debug
 // info) get the module's name appended so neither overwrites the other.
 #include <fmt/format.h>
@@ -94,6 +95,12 @@ std::vector<Key> make_keys(const aggregate::Profile& p) {
   std::set<std::tuple<std::string, int, std::string>> used;
   for (const auto& f : p.functions) {
     Key k{!f.file.empty() ? f.file : !f.module.empty() ? f.module : "~", f.name, f.line};
+    // cProfile's key of a Python function is (co_filename, co_firstlineno,
+    // co_name): the last part of the qualified name.
+    if (f.python) {
+      auto dot = f.name.rfind('.');
+      if (dot != std::string::npos && dot + 1 < f.name.size()) k.name = f.name.substr(dot + 1);
+    }
     std::string module = profile_text::base_name(f.module);
     for (int n = 1; !used.insert({k.file, k.line, k.name}).second; ++n)
       k.name = n == 1 ? fmt::format("{} [{}]", f.name, module) : fmt::format("{} [{} #{}]", f.name, module, n);

@@ -120,6 +120,7 @@ std::string thread_item(const aggregate::ThreadStack& t) {
   std::string item = fmt::format("<li class=\"t\" title=\"{}\"><b>{}</b> <span class=\"tid\">{}</span> {}",
                                  esc(tip), esc(t.name), t.tid, esc(facts));
   if (!t.complete && t.error.empty()) item += "<span class=\"tag\">unwind incomplete</span>";
+  if (t.holds_gil) item += "<span class=\"tag\">holds the GIL</span>";
   return item + "</li>";
 }
 
@@ -133,8 +134,10 @@ std::string thread_list(const aggregate::StackGroup& g) {
 
 std::string frame_row(size_t index, const aggregate::Frame& f) {
   std::string fn = f.function.empty() ? "??" : esc(f.function);
-  // An inlined frame's offset is its caller symbol's, so it is not shown.
-  if (!f.function.empty() && !f.inlined) fn += fmt::format("<span class=\"off\">+{}</span>", f.offset);
+  if (f.python) fn += "<span class=\"tag\">python</span>";
+  // An inlined frame's offset is its caller symbol's, so it is not shown;
+  // a Python frame has none.
+  if (!f.function.empty() && !f.inlined && !f.python) fn += fmt::format("<span class=\"off\">+{}</span>", f.offset);
   if (f.inlined) fn += "<span class=\"tag\">inlined</span>";
   std::string mod = base_name(f.module);
   std::string mod_tip = mod == f.module ? "" : fmt::format(" title=\"{}\"", esc(f.module));
@@ -192,6 +195,8 @@ std::string header(const aggregate::StackDump& dump, size_t group_count) {
   row("mode", dump.mode);
   row("threads", fmt::format("{} ({}) in {}", dump.threads.size(), state_counts, plural(group_count, "distinct stack")));
   row("capture took", fmt::format("{:.1f} ms", dump.wall_ms));
+  if (!dump.python_version.empty()) row("python", "CPython " + dump.python_version);
+  row("python frames", dump.python_error);
   return out + "</table>\n";
 }
 

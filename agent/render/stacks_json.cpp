@@ -59,7 +59,28 @@ void write_address(JsonWriter& w, uint64_t address) {
   key_string(w, "address", buf);
 }
 
+// A Python frame: its function is the code's qualified name, file and line
+// the source's; it has no native address, offset or module.
+void write_python_frame(JsonWriter& w, const aggregate::Frame& f) {
+  w.StartObject();
+  key_string(w, "kind", "python");
+  key_string(w, "function", f.function);
+  key_string_if(w, "file", f.file);
+  if (f.line > 0) {
+    w.Key("line");
+    w.Int(f.line);
+  }
+  if (f.def_line > 0) {
+    w.Key("first_line");
+    w.Int(f.def_line);
+  }
+  w.Key("inlined");
+  w.Bool(false);
+  w.EndObject();
+}
+
 void write_frame(JsonWriter& w, const aggregate::Frame& f) {
+  if (f.python) return write_python_frame(w, f);
   w.StartObject();
   write_address(w, f.address);
   key_string_if(w, "module", f.module);
@@ -99,6 +120,12 @@ void write_thread(JsonWriter& w, const aggregate::ThreadStack& t) {
   w.Key("complete");
   w.Bool(t.complete);
   key_string_if(w, "error", t.error);
+  if (t.python) {
+    w.Key("python");
+    w.Bool(true);
+    w.Key("holds_gil");
+    w.Bool(t.holds_gil);
+  }
   w.Key("frames");
   w.StartArray();
   for (const auto& f : t.frames) write_frame(w, f);
@@ -133,6 +160,8 @@ class JsonStacks final : public StackRenderer {
     key_string_if(w, "mode", dump.mode);
     w.Key("wall_ms");
     w.Double(dump.wall_ms);
+    key_string_if(w, "python_version", dump.python_version);
+    key_string_if(w, "python_error", dump.python_error);
     w.Key("threads");
     w.StartArray();
     for (const auto& t : dump.threads) write_thread(w, t);

@@ -23,10 +23,14 @@ std::string thread_header(const aggregate::ThreadStack& t) {
   if (!t.wait.empty()) facts += ", " + t.wait;
   if (t.in_kernel) facts += ", in a system call";
   if (t.error.empty()) facts += fmt::format(", stopped {} us", t.stopped_us);
+  if (t.holds_gil) facts += ", holds the GIL";
   return fmt::format("TID {} \"{}\" ({}):\n", t.tid, t.name, facts);
 }
 
 std::string frame_line(size_t index, const aggregate::Frame& f) {
+  // A Python frame: py-spy's shape, "qualname (file:line)".
+  if (f.python)
+    return fmt::format("#{:<2} {:<18}  {} ({}:{})\n", index, "[python]", f.function, f.file, f.line);
   std::string line = fmt::format("#{:<2} 0x{:016x}  ", index, f.address);
   if (f.function.empty()) {
     line += "??";
@@ -48,6 +52,8 @@ class TextStacks final : public StackRenderer {
 
   std::string render(const aggregate::StackDump& dump) const override {
     std::string out = fmt::format("PID {} - process\n", dump.pid);
+    if (!dump.python_version.empty()) out += "Python " + dump.python_version + "\n";
+    if (!dump.python_error.empty()) out += "Python frames not shown: " + dump.python_error + "\n";
     std::vector<const aggregate::ThreadStack*> threads;
     for (const auto& t : dump.threads) threads.push_back(&t);
     std::stable_sort(threads.begin(), threads.end(), [](auto* a, auto* b) { return a->tid < b->tid; });

@@ -19,6 +19,11 @@ struct SymbolFrame {
   int line = 0;          // 0 when unknown
   bool inlined = false;
   uint64_t address = 0;  // the pc as given (a return address stays a return address)
+  // A CPython frame (agent/python/): function = the code's qualified name,
+  // file = module = co_filename, line = the current line, def_line =
+  // co_firstlineno (cProfile's key), address = the code object's address.
+  bool python = false;
+  int def_line = 0;
 };
 
 }  // namespace sonde::symbolize
