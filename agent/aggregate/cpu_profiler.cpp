@@ -224,7 +224,10 @@ Result<Profile> CpuProfiler::run(const Lease&, const ProfileRequest& rq, Profile
     }
     if (now - checked > std::chrono::milliseconds(200)) {
       checked = now;
-      if (py && ebpf) feed_python_threads(*py, *ebpf);  // threads started since
+      if (py && ebpf) {
+        feed_python_threads(*py, *ebpf);  // threads started since
+        py->code.new_pass();
+      }
       if (!target::still_alive(rq.node) || (ptrace && ptrace->ended())) {
         partial = true;  // the node exited: what we have so far
         break;

@@ -51,6 +51,7 @@ Result<StackDump> StackDumper::dump(pid_t pid, const DumpOptions& options) {
     auto session = python_session(python_, pid, *before);
     if (session) {
       py = *session;
+      py->code.new_pass();
       out.python_version = py->rt.version;
       auto threads = python::read_threads(py->mem, py->rt);
       if (!threads) {

@@ -111,9 +111,10 @@ Result<std::string> CodeReader::read_string(uint64_t object) {
   return out;
 }
 
-const CodeInfo* CodeReader::code(uint64_t address) {
+CodeInfo* CodeReader::code(uint64_t address) {
   const auto& l = rt_.layout;
   if (!plausible_pointer(address)) return nullptr;
+  if (auto it = cache_.find(address); it != cache_.end() && it->second->checked_in == pass_) return it->second.get();
   // One read of the header: the type check and the signature of the cache.
   long head_size = std::max<long>({l.code_filename, l.code_name, l.code_qualname, l.code_linetable, l.code_firstlineno,
                              l.object_type}) + 8;
@@ -125,10 +126,14 @@ const CodeInfo* CodeReader::code(uint64_t address) {
   int first_line = field<int32_t>(head, l.code_firstlineno);
   uint64_t sig = filename * 31 + name * 17 + qualname * 7 + table * 3 + uint64_t(first_line);
   auto& slot = cache_[address];
-  if (slot && slot->header_sig == sig) return slot.get();
+  if (slot && slot->header_sig == sig) {
+    slot->checked_in = pass_;
+    return slot.get();
+  }
   ++misses_;
   auto info = std::make_unique<CodeInfo>();
   info->header_sig = sig;
+  info->checked_in = pass_;
   info->first_line = first_line;
   auto fn = read_string(filename);
   auto nm = read_string(name);
@@ -156,7 +161,7 @@ std::vector<std::vector<symbolize::SymbolFrame>> CodeReader::groups(const RawSta
   std::vector<std::vector<symbolize::SymbolFrame>> out(1);
   for (const auto& raw : stack.frames) {
     if (raw.code) {
-      if (const CodeInfo* c = code(raw.code)) {
+      if (CodeInfo* c = code(raw.code)) {
         symbolize::SymbolFrame f;
         f.python = true;
         f.function = c->qualname;
@@ -166,7 +171,12 @@ std::vector<std::vector<symbolize::SymbolFrame>> CodeReader::groups(const RawSta
         uint64_t bytecode = raw.code + uint64_t(rt_.layout.code_adaptive);
         long offset = long(int64_t(raw.instr - bytecode));
         // An instruction pointer outside any plausible bytecode: no line rather than a wrong one.
-        int line = (offset >= -2 && offset < kMaxLinetable * 8) ? line_for_offset(c->linetable, c->first_line, offset) : 0;
+        int line = 0;
+        if (offset >= -2 && offset < kMaxLinetable * 8) {
+          auto [it, added] = c->lines.try_emplace(offset, 0);
+          if (added) it->second = line_for_offset(c->linetable, c->first_line, offset);
+          line = it->second;
+        }
         f.line = line > 0 ? line : 0;
         f.address = raw.code;
         out.back().push_back(std::move(f));

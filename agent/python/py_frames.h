@@ -33,11 +33,14 @@ struct CodeInfo {
   int first_line = 0;
   std::string linetable;
   uint64_t header_sig = 0;  // the pointers it was read from, to notice reuse of the address
+  uint64_t checked_in = 0;  // the CodeReader pass that last checked it
+  std::unordered_map<long, int> lines;  // bytecode offset -> line, as decoded
 };
 
-// Resolves code objects to names and lines; keeps them across calls (the
-// cache is checked against the code object's header on each use, so an
-// address reused by another code object is read again).
+// Resolves code objects to names and lines; keeps them across calls. A
+// cached code object is checked against its header once per pass (a stack
+// dump, or a fraction of a second of profile), so an address reused by
+// another code object is read again.
 class CodeReader {
  public:
   CodeReader(const memory::RemoteMemory& mem, const PyRuntime& rt) : mem_(mem), rt_(rt) {}
@@ -47,14 +50,17 @@ class CodeReader {
   std::vector<std::vector<symbolize::SymbolFrame>> groups(const RawStack& stack);
   // Lookups that had to read a code object again (for tests and benches).
   uint64_t misses() const { return misses_; }
+  // Starts a pass: each cached code object is checked again at its next use.
+  void new_pass() { ++pass_; }
 
  private:
-  const CodeInfo* code(uint64_t address);
+  CodeInfo* code(uint64_t address);
   Result<std::string> read_string(uint64_t object);
   const memory::RemoteMemory& mem_;
   const PyRuntime& rt_;
   std::unordered_map<uint64_t, std::unique_ptr<CodeInfo>> cache_;
   uint64_t misses_ = 0;
+  uint64_t pass_ = 1;
 };
 
 }  // namespace sonde::python
