@@ -85,14 +85,6 @@ void feed_python_threads(PythonSession& py, capture::EbpfSampler& sampler) {
   if (auto r = sampler.set_python_threads(v); !r) spdlog::warn("Python threads for the probe: {}", r.error().message);
 }
 
-std::string thread_comm(pid_t pid, pid_t tid) {
-  auto comm = target::read_task_file(pid, tid, "comm");
-  if (!comm) return "";
-  std::string s = *comm;
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
 }  // namespace
 
 CpuProfiler::CpuProfiler() = default;
@@ -202,7 +194,7 @@ Result<Profile> CpuProfiler::run(const Lease&, const ProfileRequest& rq, Profile
       resolve_time += clock::now() - t0;
       pid_t tid = s.snapshot.tid;
       auto it = names.find(tid);
-      if (it == names.end()) it = names.emplace(tid, thread_comm(pid, tid)).first;
+      if (it == names.end()) it = names.emplace(tid, target::thread_name(pid, tid)).first;
       builder.add(tid, it->second, frames);
       ++resolved;
     }

@@ -25,14 +25,6 @@ constexpr uint64_t kDeliverySlackNs = 25'000'000;
 // Samples waiting to be unwound, at most (as CpuProfiler: beyond, drop and count).
 constexpr size_t kMaxQueued = 4096;
 
-std::string thread_comm(pid_t pid, pid_t tid) {
-  auto comm = target::read_task_file(pid, tid, "comm");
-  if (!comm) return "";
-  std::string s = *comm;
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
 }  // namespace
 
 struct CallSampler::Window {
@@ -253,7 +245,7 @@ void CallSampler::resolver_loop() {
       for (size_t i = 0; i < batch.size(); ++i) resolved.emplace_back(i, stacks->frames(batch[i]));
       for (const auto& s : batch) {
         pid_t tid = s.snapshot.tid;
-        if (!names.count(tid)) names.emplace(tid, thread_comm(pid, tid));
+        if (!names.count(tid)) names.emplace(tid, target::thread_name(pid, tid));
       }
     }
     {

@@ -63,6 +63,14 @@ Result<std::string> read_task_file(pid_t pid, pid_t tid, const std::string& name
   return slurp(path, pid, path);
 }
 
+std::string thread_name(pid_t pid, pid_t tid) {
+  auto comm = read_task_file(pid, tid, "comm");
+  if (!comm) return "";
+  std::string s = std::move(*comm);
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
 Result<std::string> read_text_file(const std::string& path) {
   auto r = slurp(path, 0, path);
   if (!r) {

@@ -16,6 +16,8 @@ namespace sonde::target {
 Result<std::string> read_proc_file(pid_t pid, const std::string& name);
 Result<std::string> read_task_file(pid_t pid, pid_t tid, const std::string& name);
 Result<std::string> read_text_file(const std::string& path);
+// A thread's name (its comm, without the newline); "" when it cannot be read.
+std::string thread_name(pid_t pid, pid_t tid);
 
 // The fields of /proc/PID/stat we use (man 5 proc), in kernel units.
 struct ProcStat {
