@@ -39,22 +39,6 @@ struct Target {
   }
 };
 
-struct Shell {
-  int status = -1;
-  std::string out;
-};
-Shell shell(const std::string& cmd) {
-  Shell r;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int st = ::pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
 bool have_tool(const char* name) { return shell(std::string("command -v ") + name + " >/dev/null").status == 0; }
 
 std::string write(const TempDir& d, const std::string& name, const std::string& data) {

@@ -57,6 +57,13 @@ void require_root(const char* why);
 
 // A file's whole text ("" if it cannot be read).
 std::string read_file(const std::string& path);
+
+// A shell command's exit status (-1 when it did not exit) and its output, stderr included.
+struct Shell {
+  int status = -1;
+  std::string out;
+};
+Shell shell(const std::string& cmd);
 // Waits until the file at `path` contains `text` (e.g. a target's "ready" line).
 bool wait_for_text(const std::string& path, const std::string& text,
                    std::chrono::milliseconds limit = std::chrono::seconds(10));
