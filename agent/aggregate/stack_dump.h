@@ -30,6 +30,7 @@ struct ThreadStack {
   std::vector<std::string> kernel_stack;  // /proc/PID/task/TID/stack when readable
   bool python = false;         // a CPython thread state runs on this thread
   bool holds_gil = false;      // ... and it held the GIL when read
+  std::string python_name;     // threading's name for it ("" when threading does not know it)
 };
 
 struct StackDump {

@@ -7,6 +7,7 @@
 #include "aggregate/python_session.h"
 #include "capture/ptrace_capture.h"
 #include "python/py_merge.h"
+#include "python/py_thread_names.h"
 #include "python/py_threads.h"
 #include "protocol/iso_time.h"
 #include "target/maps.h"
@@ -45,6 +46,7 @@ Result<StackDump> StackDumper::dump(pid_t pid, const DumpOptions& options) {
   PythonSession* py = nullptr;
   std::map<pid_t, python::PyThread> py_threads;
   std::map<pid_t, python::RawStack> py_raw;
+  std::unordered_map<pid_t, std::string> py_names;
   if (!options.native_only) {
     auto before = target::read_maps(pid);
     if (!before) return std::unexpected(before.error());
@@ -61,9 +63,11 @@ Result<StackDump> StackDumper::dump(pid_t pid, const DumpOptions& options) {
         py = session ? *session : nullptr;
         if (py) threads = python::read_threads(py->mem, py->rt);
       }
-      if (threads)
+      if (threads) {
         for (const auto& t : *threads)
           if (t.native_tid > 0) py_threads[t.native_tid] = t;
+        py_names = python::thread_names_by_tid(py->mem, py->rt, *threads);
+      }
     }
     if (!session && session.error().code != ErrorCode::not_found) out.python_error = session.error().message;
     if (options.python_only && !py)
@@ -114,6 +118,7 @@ Result<StackDump> StackDumper::dump(pid_t pid, const DumpOptions& options) {
     if (auto it = py_threads.find(t.tid); it != py_threads.end()) {
       t.python = true;
       t.holds_gil = it->second.holds_gil;
+      if (auto name = py_names.find(t.tid); name != py_names.end()) t.python_name = name->second;
       if (auto raw = py_raw.find(t.tid); raw != py_raw.end())
         t.frames = python::merge_frames(t.frames, py->code.groups(raw->second), options.python_only);
       else if (options.python_only)

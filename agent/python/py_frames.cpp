@@ -4,40 +4,15 @@
 #include <cstring>
 #include <initializer_list>
 
+#include "python/py_field.h"
 #include "python/py_linetable.h"
+#include "python/py_string.h"
 #include "python/py_threads.h"
 
 namespace sonde::python {
 
 namespace {
 
-template <class T>
-T field(const std::vector<uint8_t>& bytes, long offset) {
-  T v{};
-  if (offset >= 0 && size_t(offset) + sizeof(T) <= bytes.size()) std::memcpy(&v, bytes.data() + offset, sizeof(T));
-  return v;
-}
-
-// UCS-1/2/4 code points to UTF-8.
-void append_utf8(std::string& out, uint32_t c) {
-  if (c < 0x80) {
-    out += char(c);
-  } else if (c < 0x800) {
-    out += char(0xc0 | (c >> 6));
-    out += char(0x80 | (c & 63));
-  } else if (c < 0x10000) {
-    out += char(0xe0 | (c >> 12));
-    out += char(0x80 | ((c >> 6) & 63));
-    out += char(0x80 | (c & 63));
-  } else {
-    out += char(0xf0 | (c >> 18));
-    out += char(0x80 | ((c >> 12) & 63));
-    out += char(0x80 | ((c >> 6) & 63));
-    out += char(0x80 | (c & 63));
-  }
-}
-
-constexpr long kMaxString = 4096;
 constexpr long kMaxLinetable = 1 << 20;
 
 }  // namespace
@@ -86,31 +61,6 @@ RawStack read_raw_frames(const memory::RemoteMemory& mem, const PyRuntime& rt, u
   return out;
 }
 
-Result<std::string> CodeReader::read_string(uint64_t object) {
-  const auto& l = rt_.layout;
-  if (!plausible_pointer(object)) return fail(ErrorCode::io, "bad string pointer");
-  std::vector<uint8_t> head(size_t(l.unicode_compact_size));
-  if (auto r = mem_.read(object, head.data(), head.size()); !r) return std::unexpected(r.error());
-  if (rt_.unicode_type && field<uint64_t>(head, l.object_type) != rt_.unicode_type)
-    return fail(ErrorCode::io, "not a str");
-  uint32_t state = field<uint32_t>(head, l.unicode_state);
-  unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
-  long length = field<int64_t>(head, l.unicode_length);
-  if (!compact || (kind != 1 && kind != 2 && kind != 4) || length < 0 || length > kMaxString)
-    return fail(ErrorCode::io, "unexpected str layout");
-  uint64_t data = object + uint64_t(ascii ? l.unicode_ascii_size : l.unicode_compact_size);
-  std::string raw(size_t(length) * kind, '\0');
-  if (auto r = mem_.read(data, raw.data(), raw.size()); !r) return std::unexpected(r.error());
-  if (kind == 1 && ascii) return raw;
-  std::string out;
-  for (long i = 0; i < length; ++i) {
-    uint32_t c = 0;
-    std::memcpy(&c, raw.data() + i * kind, kind);
-    append_utf8(out, c);
-  }
-  return out;
-}
-
 CodeInfo* CodeReader::code(uint64_t address) {
   const auto& l = rt_.layout;
   if (!plausible_pointer(address)) return nullptr;
@@ -135,15 +85,15 @@ CodeInfo* CodeReader::code(uint64_t address) {
   info->header_sig = sig;
   info->checked_in = pass_;
   info->first_line = first_line;
-  auto fn = read_string(filename);
-  auto nm = read_string(name);
+  auto fn = read_str(mem_, rt_, filename);
+  auto nm = read_str(mem_, rt_, name);
   if (!fn || !nm) {
     cache_.erase(address);
     return nullptr;
   }
   info->filename = *fn;
   info->name = *nm;
-  auto qn = read_string(qualname);
+  auto qn = read_str(mem_, rt_, qualname);
   info->qualname = qn ? *qn : info->name;
   // co_linetable is a bytes object: its size, then the bytes.
   if (plausible_pointer(table)) {

@@ -55,7 +55,6 @@ class CodeReader {
 
  private:
   CodeInfo* code(uint64_t address);
-  Result<std::string> read_string(uint64_t object);
   const memory::RemoteMemory& mem_;
   const PyRuntime& rt_;
   std::unordered_map<uint64_t, std::unique_ptr<CodeInfo>> cache_;

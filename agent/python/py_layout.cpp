@@ -40,6 +40,7 @@ Result<PyLayout> layout_from_debug_offsets(const std::string& bytes, uint64_t py
   l.runtime_interpreters_head = long(w(5));
   l.interp_next = long(w(8));
   l.interp_threads_head = long(w(9));
+  l.interp_modules = long(w(11));
   l.interp_gil_ptr = long(w(14));
   l.gil_locked = long(w(17) - w(15));
   l.gil_last_holder = long(w(18) - w(15));

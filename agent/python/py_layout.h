@@ -19,6 +19,7 @@ struct PyLayout {
   long interp_gil_ptr = -1;     // 3.12+: the interpreter's pointer to its GIL struct
   long interp_next = -1;
   long interp_threads_head = -1;
+  long interp_modules = -1;     // 3.13+ (published); 3.11, 3.12: in PyObjectLayout
   long gil_locked = -1;         // inside the GIL struct
   long gil_last_holder = -1;
   long tstate_next = -1;

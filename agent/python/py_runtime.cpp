@@ -97,7 +97,7 @@ Result<PyRuntime> locate_python(pid_t pid, const target::Maps& maps) {
   for (const auto* m : candidates) {
     auto file = symbolize::ElfFile::open(target::node_path(pid, m->path));
     if (!file) continue;
-    auto syms = symbol_values(**file, {"_PyRuntime", "Py_Version", "PyCode_Type", "PyUnicode_Type"});
+    auto syms = symbol_values(**file, {"_PyRuntime", "Py_Version", "PyCode_Type", "PyUnicode_Type", "PyDict_Type", "PyModule_Type"});
     uint64_t runtime_vaddr = syms.count("_PyRuntime") ? syms["_PyRuntime"] : pyruntime_section(**file);
     if (!runtime_vaddr) continue;
     uint64_t vaddr = 0;
@@ -111,6 +111,8 @@ Result<PyRuntime> locate_python(pid_t pid, const target::Maps& maps) {
     rt.runtime = bias + runtime_vaddr;
     if (syms.count("PyCode_Type")) rt.code_type = bias + syms["PyCode_Type"];
     if (syms.count("PyUnicode_Type")) rt.unicode_type = bias + syms["PyUnicode_Type"];
+    if (syms.count("PyDict_Type")) rt.dict_type = bias + syms["PyDict_Type"];
+    if (syms.count("PyModule_Type")) rt.module_type = bias + syms["PyModule_Type"];
     if (!syms.count("Py_Version")) {
       // 3.11 added Py_Version: without it, this is 3.10 or older.
       return std::unexpected(unsupported(version_from_name(m->path), m->path));
@@ -131,6 +133,11 @@ Result<PyRuntime> locate_python(pid_t pid, const target::Maps& maps) {
       rt.layout = *layout;
     } else {
       rt.layout = *table_layout(major, minor);
+    }
+    if (const auto* objects = object_layout(major, minor)) {
+      rt.objects = *objects;
+      // 3.13+ publish where sys.modules is: that wins over the table.
+      if (rt.layout.interp_modules >= 0) rt.objects->interp_modules = rt.layout.interp_modules;
     }
     // The table must fit this build: a thread state's interpreter pointer
     // must lead back to the interpreter that lists it.

@@ -14,10 +14,12 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
 #include "python/py_layout.h"
+#include "python/py_object_layout.h"
 #include "target/maps.h"
 
 namespace sonde::python {
@@ -31,7 +33,10 @@ struct PyRuntime {
   uint64_t runtime = 0;       // node address of _PyRuntime
   uint64_t code_type = 0;     // node address of PyCode_Type (0 if not found)
   uint64_t unicode_type = 0;  // node address of PyUnicode_Type (0 if not found)
+  uint64_t dict_type = 0;     // ... PyDict_Type
+  uint64_t module_type = 0;   // ... PyModule_Type
   PyLayout layout;
+  std::optional<PyObjectLayout> objects;  // dicts and attributes (thread names)
 };
 
 // Supported minor versions, for messages.

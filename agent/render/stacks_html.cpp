@@ -119,6 +119,7 @@ std::string thread_item(const aggregate::ThreadStack& t) {
                                 t.cpu_system_s, t.stopped_us);
   std::string item = fmt::format("<li class=\"t\" title=\"{}\"><b>{}</b> <span class=\"tid\">{}</span> {}",
                                  esc(tip), esc(t.name), t.tid, esc(facts));
+  if (!t.python_name.empty()) item += fmt::format(" <span class=\"tag\">python: {}</span>", esc(t.python_name));
   if (!t.complete && t.error.empty()) item += "<span class=\"tag\">unwind incomplete</span>";
   if (t.holds_gil) item += "<span class=\"tag\">holds the GIL</span>";
   return item + "</li>";

@@ -125,6 +125,7 @@ void write_thread(JsonWriter& w, const aggregate::ThreadStack& t) {
     w.Bool(true);
     w.Key("holds_gil");
     w.Bool(t.holds_gil);
+    key_string_if(w, "python_name", t.python_name);
   }
   w.Key("frames");
   w.StartArray();

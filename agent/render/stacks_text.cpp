@@ -24,7 +24,8 @@ std::string thread_header(const aggregate::ThreadStack& t) {
   if (t.in_kernel) facts += ", in a system call";
   if (t.error.empty()) facts += fmt::format(", stopped {} us", t.stopped_us);
   if (t.holds_gil) facts += ", holds the GIL";
-  return fmt::format("TID {} \"{}\" ({}):\n", t.tid, t.name, facts);
+  std::string python_name = t.python_name.empty() ? "" : fmt::format(" python \"{}\"", t.python_name);
+  return fmt::format("TID {} \"{}\"{} ({}):\n", t.tid, t.name, python_name, facts);
 }
 
 std::string frame_line(size_t index, const aggregate::Frame& f) {

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "agent_process.h"
 #include "child.h"
@@ -26,9 +27,10 @@ struct PyFrame {
 struct PyThreadView {
   int tid = 0;
   bool python = false, holds_gil = false;
+  std::string python_name;      // threading's name
   std::vector<PyFrame> frames;  // innermost first
   std::string describe() const {
-    std::string s = "tid " + std::to_string(tid) + ":";
+    std::string s = "tid " + std::to_string(tid) + " \"" + python_name + "\":";
     for (const auto& f : frames)
       s += "\n  " + std::string(f.python ? "[py] " : "") + f.function + (f.line ? " :" + std::to_string(f.line) : "");
     return s;
@@ -49,6 +51,7 @@ std::vector<PyThreadView> parse_threads(const std::string& json, rapidjson::Docu
     v.tid = t["tid"].GetInt();
     v.python = t.HasMember("python") && t["python"].GetBool();
     v.holds_gil = t.HasMember("holds_gil") && t["holds_gil"].GetBool();
+    if (t.HasMember("python_name")) v.python_name = t["python_name"].GetString();
     for (const auto& f : t["frames"].GetArray()) {
       PyFrame pf;
       pf.python = f.HasMember("kind") && std::string(f["kind"].GetString()) == "python";
@@ -89,14 +92,25 @@ void check_stacks(const std::string& which) {
             spin_loop = marker_line(node.script, "spin_loop"), main_line = marker_line(node.script, "main");
 
   std::string out, err;
-  REQUIRE_MESSAGE(run_sonde({"stacks", "--pid", std::to_string(node.child.pid()), "--format", "json"}, &out, &err) == 0, err);
   rapidjson::Document d;
-  auto threads = parse_threads(out, d);
+  std::vector<PyThreadView> threads;
+  // "ready" is printed just before the main thread enters Event.wait; with
+  // the spinner holding the GIL, it can take a switch interval or more to get
+  // there: dump until it has (bounded).
+  wait_until([&] {
+    REQUIRE_MESSAGE(run_sonde({"stacks", "--pid", std::to_string(node.child.pid()), "--format", "json"}, &out, &err) == 0,
+                    err);
+    threads = parse_threads(out, d);
+    for (const auto& t : threads)
+      if (t.find("Event.wait") >= 0) return true;
+    return false;
+  }, std::chrono::seconds(10));
   REQUIRE(d.HasMember("python_version"));
   std::string version = d["python_version"].GetString();
   if (which != "debian") CHECK_MESSAGE(version.rfind(which + ".", 0) == 0, version);
 
   int sleepers = 0, spinners = 0, gil_holders = 0, mains = 0;
+  std::set<std::string> sleeper_names;
   for (const auto& t : threads) {
     INFO(t.describe());
     if (t.holds_gil) ++gil_holders;
@@ -104,6 +118,7 @@ void check_stacks(const std::string& which) {
     if (i >= 0) {
       ++sleepers;
       CHECK(t.python);
+      sleeper_names.insert(t.python_name);
       CHECK_FALSE(t.holds_gil);  // asleep: it let the GIL go
       // Python frames in call order, with the script's file and lines.
       int m = t.find("Worker.middle", i), o = t.find("outer", i);
@@ -131,17 +146,22 @@ void check_stacks(const std::string& which) {
     if (s >= 0) {
       ++spinners;
       CHECK(t.holds_gil);  // the only thread that wants it
+      CHECK(t.python_name == "spinner");  // its instance dict made a real dict (chain.py)
       CHECK_MESSAGE((t.frames[s].line == spin || t.frames[s].line == spin_loop), t.frames[s].line);
     }
     int mn = t.find("main");
     if (mn >= 0 && t.frames[mn].python) {
       ++mains;
+      CHECK(t.python_name == "MainThread");
       CHECK(t.frames[mn].line == main_line);
       CHECK(t.find("Event.wait") >= 0);
       CHECK(t.find("<module>") > mn);
     }
   }
   CHECK(sleepers == kSleepers);
+  // threading's names, as chain.py gave them (one renamed after its start,
+  // one not ASCII).
+  CHECK(sleeper_names == std::set<std::string>{"sleeper-0", "sleeper-1-\u00e9t\u00e9", "renamed-2"});
   CHECK(spinners == 1);
   CHECK(mains == 1);
   CHECK(gil_holders == 1);
@@ -162,6 +182,7 @@ void check_stacks(const std::string& which) {
   REQUIRE(run_sonde({"stacks", "--pid", std::to_string(node.child.pid()), "--python-only"}, &out, &err) == 0);
   CHECK_MESSAGE(out.find("Worker.inner (" + node.script + ":" + std::to_string(inner) + ")") != std::string::npos, out);
   CHECK(out.find("holds the GIL") != std::string::npos);
+  CHECK_MESSAGE(out.find(" python \"spinner\" (") != std::string::npos, out);
   check_untouched(node.child.pid());
 }
 
