@@ -10,12 +10,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "aggregate/python_sampling.h"
 #include "aggregate/python_session.h"
 #include "aggregate/sample_stacks.h"
 #include "capture/ebpf_sampler.h"
 #include "capture/ptrace_sampler.h"
 #include "protocol/iso_time.h"
-#include "python/py_threads.h"
 #include "target/procfs.h"
 
 namespace sonde::aggregate {
@@ -57,33 +57,6 @@ struct SampleQueue {
     samples.clear();
   }
 };
-
-// The probe's offsets for a Python layout.
-capture::PythonProbe probe_offsets(const python::PyLayout& l) {
-  capture::PythonProbe p;
-  p.enabled = true;
-  p.tstate_cframe = int(l.tstate_cframe);
-  p.cframe_current_frame = int(l.cframe_current_frame);
-  p.tstate_current_frame = int(l.tstate_current_frame);
-  p.frame_previous = int(l.frame_previous);
-  p.frame_code = int(l.frame_code);
-  p.frame_instr = int(l.frame_instr);
-  p.frame_owner = int(l.frame_owner);
-  p.frame_is_entry = int(l.frame_is_entry);
-  p.owner_cstack = int(l.owner_cstack);
-  p.frame_bytes = int(l.frame_size);
-  return p;
-}
-
-// Hands the node's current thread states to the probe.
-void feed_python_threads(PythonSession& py, capture::EbpfSampler& sampler) {
-  auto threads = python::read_threads(py.mem, py.rt);
-  if (!threads) return;
-  std::vector<std::pair<pid_t, uint64_t>> v;
-  for (const auto& t : *threads)
-    if (t.native_tid > 0) v.emplace_back(t.native_tid, t.tstate);
-  if (auto r = sampler.set_python_threads(v); !r) spdlog::warn("Python threads for the probe: {}", r.error().message);
-}
 
 }  // namespace
 
@@ -136,17 +109,22 @@ Result<Profile> CpuProfiler::run(const Lease&, const ProfileRequest& rq, Profile
   queue->only_tid = rq.tid;
   auto push = [queue](capture::Sample&& s) { queue->push(std::move(s)); };
 
+  std::unique_ptr<PythonSampling> py_sampling;
+  if (py) {
+    py_sampling = std::make_unique<PythonSampling>(*py);
+    py_sampling->refresh(nullptr);  // thread states and names before the first tick
+  }
   std::unique_ptr<capture::EbpfSampler> ebpf;
   std::unique_ptr<capture::PtraceSampler> ptrace;
   if (rq.sampler != "ptrace") {
     capture::SamplerOptions o;
     o.hz = rq.hz;
     o.stack_bytes = rq.stack_bytes;
-    if (py) o.python = probe_offsets(py->rt.layout);
+    if (py) o.python = py_sampling->probe();
     auto s = capture::EbpfSampler::start(pid, o, push);
     if (s) {
       ebpf = std::move(*s);
-      if (py) feed_python_threads(*py, *ebpf);
+      if (py) py_sampling->refresh(ebpf.get());
     } else if (rq.sampler == "ebpf" || s.error().code == ErrorCode::bad_request ||
                s.error().code == ErrorCode::no_node) {
       return std::unexpected(s.error());
@@ -162,22 +140,16 @@ Result<Profile> CpuProfiler::run(const Lease&, const ProfileRequest& rq, Profile
   if (!ebpf) {
     // A ptrace copy costs one process_vm_readv whatever its size: take more
     // than the probe can, so deep stacks still reach main.
-    auto s = capture::PtraceSampler::start(pid, rq.hz, std::max<size_t>(rq.stack_bytes, 64 * 1024), push);
+    auto s = capture::PtraceSampler::start(pid, rq.hz, std::max<size_t>(rq.stack_bytes, 64 * 1024), push,
+                                           py ? py_sampling->ptrace_reader() : nullptr);
     if (!s) return std::unexpected(s.error());
     ptrace = std::move(*s);
   }
   info.sampler = ebpf ? "ebpf" : "ptrace";
-  if (py && !ebpf) {
-    // The ptrace sampler copies native stacks only.
-    stats.python_error = "Python frames need the eBPF sampler (the probe reads them at each tick); "
-                         "this profile has native frames only";
-    if (rq.python_only) return fail(ErrorCode::permission, stats.python_error + ": " + stats.fallback_reason);
-    py = nullptr;
-  }
   if (py) stacks.set_python(&py->code, rq.python_only);
 
   ProfileBuilder builder(info);
-  std::unordered_map<pid_t, std::string> names;  // comm read once per thread
+  std::unordered_map<pid_t, std::string> names;  // comm read once per thread (threading's name first)
   std::vector<capture::Sample> batch;
   uint64_t resolved = 0;
   clock::duration resolve_time{};
@@ -194,7 +166,10 @@ Result<Profile> CpuProfiler::run(const Lease&, const ProfileRequest& rq, Profile
       resolve_time += clock::now() - t0;
       pid_t tid = s.snapshot.tid;
       auto it = names.find(tid);
-      if (it == names.end()) it = names.emplace(tid, target::thread_name(pid, tid)).first;
+      if (it == names.end()) {
+        std::string name = py_sampling ? py_sampling->name(tid) : "";
+        it = names.emplace(tid, !name.empty() ? name : target::thread_name(pid, tid)).first;
+      }
       builder.add(tid, it->second, frames);
       ++resolved;
     }
@@ -216,8 +191,8 @@ Result<Profile> CpuProfiler::run(const Lease&, const ProfileRequest& rq, Profile
     }
     if (now - checked > std::chrono::milliseconds(200)) {
       checked = now;
-      if (py && ebpf) {
-        feed_python_threads(*py, *ebpf);  // threads started since
+      if (py) {
+        py_sampling->refresh(ebpf.get());  // threads started since
         py->code.new_pass();
       }
       if (!target::still_alive(rq.node) || (ptrace && ptrace->ended())) {

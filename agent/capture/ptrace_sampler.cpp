@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <chrono>
+#include <unordered_map>
 #include <vector>
 
 #include "capture/ptrace_capture.h"
@@ -31,7 +32,8 @@ std::vector<pid_t> running_threads(pid_t pid) {
 }  // namespace
 
 Result<std::unique_ptr<PtraceSampler>> PtraceSampler::start(pid_t tgid, int hz, size_t stack_bytes,
-                                                            std::function<void(Sample&&)> on_sample) {
+                                                            std::function<void(Sample&&)> on_sample,
+                                                            PythonReader python) {
   if (hz < 1 || hz > 1000) return fail(ErrorCode::bad_request, "hz must be within 1..1000");
   // One capture now, so that a refused attach is an error of start(), with its fix.
   CaptureOptions probe;
@@ -44,6 +46,7 @@ Result<std::unique_ptr<PtraceSampler>> PtraceSampler::start(pid_t tgid, int hz, 
   s->hz_ = hz;
   s->stack_bytes_ = stack_bytes;
   s->on_sample_ = std::move(on_sample);
+  s->python_ = std::move(python);
   s->thread_ = std::thread([p = s.get()] { p->loop(); });
   return s;
 }
@@ -65,10 +68,17 @@ void PtraceSampler::loop() {
   CaptureOptions opts;
   opts.max_stack_bytes = stack_bytes_;
   opts.stop_timeout = std::chrono::milliseconds(100);  // a thread that will not stop is skipped quickly
+  std::unordered_map<pid_t, python::RawStack> python_frames;  // this tick's, by tid
+  if (python_)
+    opts.while_stopped = [&](pid_t tid) {
+      python::RawStack raw;
+      if (python_(tid, &raw)) python_frames[tid] = std::move(raw);
+    };
   auto next = clock::now();
   while (!stopping_) {
     ++ticks_;
     opts.tids = running_threads(pid_);
+    python_frames.clear();
     if (!opts.tids.empty()) {
       auto captured = capture_process(pid_, opts);
       if (!captured) {
@@ -88,6 +98,10 @@ void PtraceSampler::loop() {
           s.snapshot = std::move(*t.snapshot);
           s.time_ns = monotonic_ns();
           s.in_kernel = s.snapshot.in_kernel;
+          if (auto py = python_frames.find(t.tid); py != python_frames.end()) {
+            s.python_thread = true;
+            s.python = std::move(py->second);
+          }
           stopped_ns_ += s.snapshot.stopped_ns;
           ++samples_;
           on_sample_(std::move(s));

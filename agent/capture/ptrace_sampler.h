@@ -38,11 +38,19 @@ class PtraceSampler {
     uint64_t stopped_ns = 0;    // sum of the time threads were stopped: the node's cost
   };
 
+  // Reads a stopped thread's Python frame chain (aggregate/python_sampling.h):
+  // false when the thread has none. Runs on the sampler's thread, while the
+  // thread stays stopped: keep it short.
+  using PythonReader = std::function<bool(pid_t, python::RawStack*)>;
+
   // Checks that ptrace works on `tgid` (one capture of its main thread), then
   // samples on a thread of its own; on_sample runs there. Errors as
   // capture_process (permission with the fix, conflict with a debugger, ...).
+  // `python` (CPython nodes): each sample of a Python thread carries its
+  // Python frames of the same instant, as the eBPF probe's do.
   static Result<std::unique_ptr<PtraceSampler>> start(pid_t tgid, int hz, size_t stack_bytes,
-                                                      std::function<void(Sample&&)> on_sample);
+                                                      std::function<void(Sample&&)> on_sample,
+                                                      PythonReader python = nullptr);
   ~PtraceSampler();  // stop()
   PtraceSampler(const PtraceSampler&) = delete;
   PtraceSampler& operator=(const PtraceSampler&) = delete;
@@ -61,6 +69,7 @@ class PtraceSampler {
   int hz_ = 99;
   size_t stack_bytes_ = 0;
   std::function<void(Sample&&)> on_sample_;
+  PythonReader python_;
   std::thread thread_;
   std::atomic<bool> stopping_{false}, ended_{false};
   std::atomic<uint64_t> ticks_{0}, samples_{0}, missed_{0}, failed_{0}, stopped_ns_{0};
