@@ -112,7 +112,7 @@ Result<Profile> CpuProfiler::run(const Lease&, const ProfileRequest& rq, Profile
   std::unique_ptr<PythonSampling> py_sampling;
   if (py) {
     py_sampling = std::make_unique<PythonSampling>(*py);
-    py_sampling->refresh(nullptr);  // thread states and names before the first tick
+    py_sampling->refresh();  // thread states and names before the first tick
   }
   std::unique_ptr<capture::EbpfSampler> ebpf;
   std::unique_ptr<capture::PtraceSampler> ptrace;
@@ -124,7 +124,7 @@ Result<Profile> CpuProfiler::run(const Lease&, const ProfileRequest& rq, Profile
     auto s = capture::EbpfSampler::start(pid, o, push);
     if (s) {
       ebpf = std::move(*s);
-      if (py) py_sampling->refresh(ebpf.get());
+      if (py) give_python_threads(*ebpf, py_sampling->refresh());
     } else if (rq.sampler == "ebpf" || s.error().code == ErrorCode::bad_request ||
                s.error().code == ErrorCode::no_node) {
       return std::unexpected(s.error());
@@ -149,7 +149,21 @@ Result<Profile> CpuProfiler::run(const Lease&, const ProfileRequest& rq, Profile
   if (py) stacks.set_python(&py->code, rq.python_only);
 
   ProfileBuilder builder(info);
-  std::unordered_map<pid_t, std::string> names;  // comm read once per thread (threading's name first)
+  std::unordered_map<pid_t, std::string> comms;  // read once per thread
+  auto thread_name = [&](pid_t tid) -> std::string {
+    if (py_sampling)
+      if (std::string name = py_sampling->name(tid); !name.empty()) return name;  // threading's
+    auto it = comms.find(tid);
+    if (it == comms.end()) it = comms.emplace(tid, target::thread_name(pid, tid)).first;
+    return it->second;
+  };
+  // Thread states (new threads) for the probe or the ptrace reader; code
+  // objects checked anew.
+  auto refresh_python = [&] {
+    auto threads = py_sampling->refresh();
+    if (ebpf) give_python_threads(*ebpf, threads);
+    py->code.new_pass();
+  };
   std::vector<capture::Sample> batch;
   uint64_t resolved = 0;
   clock::duration resolve_time{};
@@ -165,12 +179,8 @@ Result<Profile> CpuProfiler::run(const Lease&, const ProfileRequest& rq, Profile
       const auto& frames = stacks.frames(s);
       resolve_time += clock::now() - t0;
       pid_t tid = s.snapshot.tid;
-      auto it = names.find(tid);
-      if (it == names.end()) {
-        std::string name = py_sampling ? py_sampling->name(tid) : "";
-        it = names.emplace(tid, !name.empty() ? name : target::thread_name(pid, tid)).first;
-      }
-      builder.add(tid, it->second, frames);
+      builder.add(tid, thread_name(tid), frames);
+      if (py_sampling && !s.python_thread && py_sampling->wants_refresh(tid)) refresh_python();
       ++resolved;
     }
     batch.clear();
@@ -191,10 +201,7 @@ Result<Profile> CpuProfiler::run(const Lease&, const ProfileRequest& rq, Profile
     }
     if (now - checked > std::chrono::milliseconds(200)) {
       checked = now;
-      if (py) {
-        py_sampling->refresh(ebpf.get());  // threads started since
-        py->code.new_pass();
-      }
+      if (py) refresh_python();
       if (!target::still_alive(rq.node) || (ptrace && ptrace->ended())) {
         partial = true;  // the node exited: what we have so far
         break;

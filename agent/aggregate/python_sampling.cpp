@@ -15,6 +15,8 @@ namespace {
 
 // threading's names change rarely (a rename); new threads are noticed at once.
 constexpr std::chrono::seconds kNamesMaxAge{5};
+// A new thread's samples read the table again at most this often.
+constexpr std::chrono::milliseconds kNewThreadRefresh{20};
 
 }  // namespace
 
@@ -47,18 +49,19 @@ capture::PythonProbe PythonSampling::probe() const {
   return p;
 }
 
-void PythonSampling::refresh(capture::EbpfSampler* ebpf) {
-  auto threads = python::read_threads(shared_->mem, shared_->rt);
-  if (!threads) return;
-  std::unordered_map<pid_t, uint64_t> tstates;
+std::vector<std::pair<pid_t, uint64_t>> PythonSampling::refresh() {
   std::vector<std::pair<pid_t, uint64_t>> pairs;
+  auto threads = python::read_threads(shared_->mem, shared_->rt);
+  if (!threads) return pairs;
+  std::unordered_map<pid_t, uint64_t> tstates;
   for (const auto& t : *threads)
     if (t.native_tid > 0) {
       tstates[t.native_tid] = t.tstate;
       pairs.emplace_back(t.native_tid, t.tstate);
     }
-  if (ebpf)
-    if (auto r = ebpf->set_python_threads(pairs); !r) spdlog::warn("Python threads for the probe: {}", r.error().message);
+  for (pid_t tid : unseen_)
+    if (!tstates.count(tid)) not_python_.insert(tid);
+  unseen_.clear();
   bool changed;
   {
     std::lock_guard lock(shared_->mu);
@@ -66,12 +69,17 @@ void PythonSampling::refresh(capture::EbpfSampler* ebpf) {
     shared_->tstates = std::move(tstates);
   }
   auto now = std::chrono::steady_clock::now();
+  refreshed_ = now;
   if (changed || now - names_read_ > kNamesMaxAge) {
+    // A thread sampled before its thread state named it (CPython fills in
+    // the OS tid once the thread runs) gets another chance.
+    if (now - names_read_ > kNamesMaxAge) not_python_.clear();
     names_read_ = now;
     auto names = python::thread_names_by_tid(shared_->mem, shared_->rt, *threads);
     std::lock_guard lock(shared_->mu);
     shared_->names = std::move(names);
   }
+  return pairs;
 }
 
 std::function<bool(pid_t, python::RawStack*)> PythonSampling::ptrace_reader() const {
@@ -88,10 +96,25 @@ std::function<bool(pid_t, python::RawStack*)> PythonSampling::ptrace_reader() co
   };
 }
 
+bool PythonSampling::wants_refresh(pid_t tid) {
+  if (not_python_.count(tid)) return false;
+  {
+    std::lock_guard lock(shared_->mu);
+    if (shared_->tstates.count(tid)) return false;
+  }
+  unseen_.insert(tid);
+  return std::chrono::steady_clock::now() - refreshed_ >= kNewThreadRefresh;
+}
+
 std::string PythonSampling::name(pid_t tid) const {
   std::lock_guard lock(shared_->mu);
   auto it = shared_->names.find(tid);
   return it == shared_->names.end() ? std::string() : it->second;
+}
+
+void give_python_threads(capture::EbpfSampler& ebpf, const std::vector<std::pair<pid_t, uint64_t>>& threads) {
+  if (threads.empty()) return;  // unread: keep the probe's last set
+  if (auto r = ebpf.set_python_threads(threads); !r) spdlog::warn("Python threads for the probe: {}", r.error().message);
 }
 
 }  // namespace sonde::aggregate

@@ -18,6 +18,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "aggregate/python_session.h"
 #include "capture/ebpf_sampler.h"
@@ -29,20 +32,32 @@ class PythonSampling {
   explicit PythonSampling(const PythonSession& py);
   // The probe's offsets for this interpreter (SamplerOptions::python).
   capture::PythonProbe probe() const;
-  // Reads the node's thread states now and gives them to the probe (when
-  // `ebpf`) and to the ptrace reader; reads threading's names when the set
-  // of threads changed (or every few seconds).
-  void refresh(capture::EbpfSampler* ebpf);
+  // Reads the node's thread states now, for the ptrace reader and for the
+  // probe (returned: hand them to EbpfSampler::set_python_threads); reads
+  // threading's names when the set of threads changed (or every few seconds).
+  // Empty when the thread list could not be read.
+  std::vector<std::pair<pid_t, uint64_t>> refresh();
   // For PtraceSampler::start: reads a stopped thread's frame chain; false
   // for a thread with no Python thread state.
   std::function<bool(pid_t, python::RawStack*)> ptrace_reader() const;
   // threading's name for the thread, "" when it has none.
   std::string name(pid_t tid) const;
+  // A sample of `tid` arrived: true when refresh() should run now, because
+  // the thread was not in the table at the last refresh (a thread just
+  // started, like a threaded server's thread for a new connection, would
+  // otherwise miss its Python frames for up to a refresh period). A thread
+  // still unknown after a later refresh runs no Python: it asks no more.
+  bool wants_refresh(pid_t tid);
 
  private:
   struct Shared;
   std::shared_ptr<Shared> shared_;
-  std::chrono::steady_clock::time_point names_read_{};
+  std::chrono::steady_clock::time_point names_read_{}, refreshed_{};
+  std::unordered_set<pid_t> unseen_, not_python_;
 };
+
+// Hands refresh()'s thread states to the probe (a failure is logged: the
+// samples then carry native frames only).
+void give_python_threads(capture::EbpfSampler& ebpf, const std::vector<std::pair<pid_t, uint64_t>>& threads);
 
 }  // namespace sonde::aggregate

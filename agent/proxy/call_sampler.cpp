@@ -7,6 +7,8 @@
 
 #include "aggregate/sample_stacks.h"
 #include "protocol/iso_time.h"
+#include "python/py_runtime.h"
+#include "target/maps.h"
 #include "target/procfs.h"
 
 namespace sonde::proxy {
@@ -22,6 +24,8 @@ uint64_t monotonic_ns() {
 // The eBPF ring is drained every 10 ms: a sample stamped more than this long
 // ago has surely been handed over.
 constexpr uint64_t kDeliverySlackNs = 25'000'000;
+// How often the Python thread table is read again (as CpuProfiler).
+constexpr std::chrono::milliseconds kPythonRefresh{200};
 // Samples waiting to be unwound, at most (as CpuProfiler: beyond, drop and count).
 constexpr size_t kMaxQueued = 4096;
 
@@ -89,20 +93,35 @@ Result<void> CallSampler::start_locked(const target::NodeId& node) {
     queue_.push_back(std::move(s));
     cv_.notify_one();
   };
+  // A CPython node: its frames and thread names go into the samples.
+  std::shared_ptr<aggregate::PythonSession> py;
+  std::shared_ptr<aggregate::PythonSampling> py_sampling;
+  if (auto maps = target::read_maps(node.pid)) {
+    if (auto rt = python::locate_python(node.pid, *maps)) {
+      py = std::make_shared<aggregate::PythonSession>(std::move(*rt));
+      py_sampling = std::make_shared<aggregate::PythonSampling>(*py);
+      py_sampling->refresh();
+    } else if (rt.error().code != ErrorCode::not_found) {
+      spdlog::warn("proxy profiles of pid {}: {}; native frames only", node.pid, rt.error().message);
+    }
+  }
   std::unique_ptr<capture::EbpfSampler> ebpf;
   std::unique_ptr<capture::PtraceSampler> ptrace;
   std::string fallback;
   capture::SamplerOptions o;
   o.hz = hz_;
+  if (py_sampling) o.python = py_sampling->probe();
   auto e = capture::EbpfSampler::start(node.pid, o, push);
   if (e) {
     ebpf = std::move(*e);
+    if (py_sampling) aggregate::give_python_threads(*ebpf, py_sampling->refresh());
   } else if (e.error().code == ErrorCode::no_node || e.error().code == ErrorCode::bad_request) {
     mu_.lock();
     return std::unexpected(e.error());
   } else {
     fallback = e.error().message;
-    auto p = capture::PtraceSampler::start(node.pid, hz_, 64 * 1024, push);
+    auto p = capture::PtraceSampler::start(node.pid, hz_, 64 * 1024, push,
+                                           py_sampling ? py_sampling->ptrace_reader() : nullptr);
     if (!p) {
       mu_.lock();
       return std::unexpected(p.error());
@@ -120,6 +139,8 @@ Result<void> CallSampler::start_locked(const target::NodeId& node) {
   }
   ebpf_ = std::move(ebpf);
   ptrace_ = std::move(ptrace);
+  python_ = std::move(py);
+  python_sampling_ = std::move(py_sampling);
   sampler_name_ = ebpf_ ? "ebpf" : "ptrace";
   spdlog::info("proxy: sampling pid {} at {} Hz with {} while calls are profiled", node.pid, hz_, sampler_name_);
   return {};
@@ -205,6 +226,9 @@ void CallSampler::resolver_loop() {
   uint64_t stacks_gen = 0;
   pid_t pid = 0;
   std::unordered_map<pid_t, std::string> names;
+  std::shared_ptr<aggregate::PythonSession> py;
+  std::shared_ptr<aggregate::PythonSampling> py_sampling;
+  auto python_refreshed = std::chrono::steady_clock::now();
   std::vector<capture::Sample> batch;
   std::vector<std::pair<size_t, std::vector<aggregate::Frame>>> resolved;
   std::vector<std::pair<std::function<void(aggregate::Profile)>, aggregate::Profile>> ready;
@@ -219,6 +243,10 @@ void CallSampler::resolver_loop() {
       watermark = monotonic_ns() - kDeliverySlackNs;
       gen = generation_;
       pid = node_.pid;
+      if (gen != stacks_gen) {
+        py = python_;
+        py_sampling = python_sampling_;
+      }
       for (auto& s : queue_) batch.push_back(std::move(s));
       queue_.clear();
       if (windows_.empty() && (ebpf_ || ptrace_) && std::chrono::steady_clock::now() - idle_since_ > linger_) {
@@ -238,15 +266,29 @@ void CallSampler::resolver_loop() {
         if (!kernel_) kernel_ = std::make_unique<symbolize::KernelSymbols>();
         stacks = std::make_unique<aggregate::SampleStacks>(modules_, unwinder_, symbolizer_, kernel_.get());
         if (auto r = stacks->reset(pid); !r) spdlog::warn("proxy profiles: {}", r.error().message);
+        stacks->set_python(py ? &py->code : nullptr, false);
         stacks_gen = gen;
         names.clear();
       }
       resolved.clear();
       for (size_t i = 0; i < batch.size(); ++i) resolved.emplace_back(i, stacks->frames(batch[i]));
+      bool new_thread = false;
       for (const auto& s : batch) {
         pid_t tid = s.snapshot.tid;
-        if (!names.count(tid)) names.emplace(tid, target::thread_name(pid, tid));
+        if (py_sampling && !s.python_thread) new_thread = py_sampling->wants_refresh(tid) || new_thread;
+        std::string name = py_sampling ? py_sampling->name(tid) : "";  // threading's, else the OS one
+        if (!name.empty()) names[tid] = name;
+        else if (!names.count(tid)) names.emplace(tid, target::thread_name(pid, tid));
       }
+      if (new_thread) python_refreshed = {};
+    }
+    // Python threads started since, for the probe; code objects checked anew.
+    if (py_sampling && gen == stacks_gen && std::chrono::steady_clock::now() - python_refreshed > kPythonRefresh) {
+      python_refreshed = std::chrono::steady_clock::now();
+      auto threads = py_sampling->refresh();
+      py->code.new_pass();
+      std::lock_guard lock(mu_);
+      if (gen == generation_ && ebpf_) aggregate::give_python_threads(*ebpf_, threads);
     }
     {
       std::lock_guard lock(mu_);

@@ -14,6 +14,9 @@
 // are unwound and symbolized on a thread of this class's own, once each,
 // whatever the number of windows that take them.
 //
+// CPython nodes get Python frames in place of the interpreter loop's, and
+// threading's thread names, as GET /api/profile's profiles do.
+//
 // Independent of GET /api/profile's profiler (its own probe set and caches):
 // a proxied call's profile never waits for, nor refuses, an API profile.
 #pragma once
@@ -34,6 +37,8 @@
 #include <vector>
 
 #include "aggregate/profile.h"
+#include "aggregate/python_sampling.h"
+#include "aggregate/python_session.h"
 #include "capture/ebpf_sampler.h"
 #include "capture/ptrace_sampler.h"
 #include "common/result.h"
@@ -95,6 +100,10 @@ class CallSampler {
   std::list<WindowPtr> windows_;
   std::unique_ptr<capture::EbpfSampler> ebpf_;
   std::unique_ptr<capture::PtraceSampler> ptrace_;
+  // CPython nodes: the interpreter and its thread table, per sampler start
+  // (shared with the resolver, which reads code objects with it).
+  std::shared_ptr<aggregate::PythonSession> python_;
+  std::shared_ptr<aggregate::PythonSampling> python_sampling_;
   target::NodeId node_{};
   std::string sampler_name_;
   uint64_t generation_ = 0;           // bumped on every (re)start: the resolver resets its caches

@@ -114,6 +114,38 @@ TEST_CASE("SESAM-API-PROFILER: pstats answers the call's profile (Python's pstat
   CHECK(r.out.find("pstats, calltree") != std::string::npos);
 }
 
+TEST_CASE("a Python node (upstream.py on Debian's python3): the call's profile has its Python functions and thread") {
+  require_root("eBPF sampling");
+  Upstream up("upstream.py");
+  REQUIRE(up.ready());
+  ProxiedAgent pa;
+  REQUIRE(pa.start(up.child.pid(), "127.0.0.1:" + std::to_string(up.port)));
+  const std::string dir = pa.agent.dir.path;
+  auto r = shell("curl -s -o '" + dir + "/call.pstat' -w '%{http_code}' -H 'SESAM-API-PROFILER: pstats' " +
+                 pa.url("/work?ms=600"));
+  REQUIRE(r.out == "200");
+  auto check = pstats_check(dir + "/call.pstat", "python_api_work handle_any");
+  INFO(check.out);
+  REQUIRE(check.status == 0);
+  CHECK(check.out.find("has python_api_work yes") != std::string::npos);  // a Python function, not _PyEval_*
+  CHECK(check.out.find("has handle_any yes") != std::string::npos);           // and its Python caller
+
+  // ThreadingHTTPServer serves the call on a thread of its own: the profile
+  // keeps it, named as threading names it ("Thread-N (process_request_thread)").
+  r = shell("curl -s -D '" + dir + "/hj' -o '" + dir + "/call.json' -w '%{http_code}' -H 'SESAM-API-PROFILER: json' " +
+            pa.url("/work?ms=400"));
+  REQUIRE(r.out == "200");
+  auto hj = headers_of(dir + "/hj");
+  rapidjson::Document doc;
+  doc.Parse(read_file(dir + "/call.json").c_str());
+  REQUIRE(doc.IsObject());
+  std::string json = read_file(dir + "/call.json");
+  INFO(json.substr(json.find("\"threads\"")));
+  REQUIRE(hj["x-sonde-thread"] != "all");
+  REQUIRE(doc["threads"].Size() == 1);
+  CHECK(std::string(doc["threads"][0]["name"].GetString()).find("process_request_thread") != std::string::npos);
+}
+
 TEST_CASE("the profile header is not forwarded, and every format answers") {
   require_root("eBPF sampling");
   Upstream up("upstream.py");

@@ -4,6 +4,7 @@
 usage: upstream.py PORT|/unix/socket/path DIR
   GET  /files/NAME            the bytes of DIR/NAME (Content-Length)
   GET  /chunked?n=N           N bytes (i % 251) in chunks of 1000 (Transfer-Encoding: chunked)
+  GET  /work?ms=N             N ms of CPU in python_api_work() (Python frames in the call's profile)
   any other request           JSON: method, path, the body's length and sha256 (a chunked
                               request body is de-chunked), and the header names received
 Every request's method, path and header names are appended to DIR/../requests.log as a JSON line.
@@ -14,7 +15,16 @@ import json
 import os
 import socketserver
 import sys
+import time
 import urllib.parse
+
+
+def python_api_work(ms):
+    end = time.perf_counter() + ms / 1000
+    n = 0
+    while time.perf_counter() < end:
+        n += 1
+    return n
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -67,6 +77,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
             self.wfile.write(b"0\r\n\r\n")
             return
+        if self.command == "GET" and url.path == "/work":
+            ms = int(urllib.parse.parse_qs(url.query).get("ms", ["0"])[0])
+            return self.send(200, json.dumps({"loops": python_api_work(ms)}).encode(), "application/json")
         doc = {"method": self.command, "path": self.path, "length": len(body),
                "sha256": hashlib.sha256(body).hexdigest(),
                "headers": sorted(k.lower() for k in self.headers.keys())}
