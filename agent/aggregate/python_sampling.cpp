@@ -75,7 +75,7 @@ std::vector<std::pair<pid_t, uint64_t>> PythonSampling::refresh() {
     // the OS tid once the thread runs) gets another chance.
     if (now - names_read_ > kNamesMaxAge) not_python_.clear();
     names_read_ = now;
-    auto names = python::thread_names_by_tid(shared_->mem, shared_->rt, *threads);
+    auto names = name_reader_.read(shared_->mem, shared_->rt, *threads);
     std::lock_guard lock(shared_->mu);
     shared_->names = std::move(names);
   }

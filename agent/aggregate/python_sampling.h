@@ -24,6 +24,7 @@
 
 #include "aggregate/python_session.h"
 #include "capture/ebpf_sampler.h"
+#include "python/py_thread_names.h"
 
 namespace sonde::aggregate {
 
@@ -54,6 +55,7 @@ class PythonSampling {
   std::shared_ptr<Shared> shared_;
   std::chrono::steady_clock::time_point names_read_{}, refreshed_{};
   std::unordered_set<pid_t> unseen_, not_python_;
+  python::ThreadNameReader name_reader_;
 };
 
 // Hands refresh()'s thread states to the probe (a failure is logged: the

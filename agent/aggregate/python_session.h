@@ -14,6 +14,7 @@
 #include "memory/remote_memory.h"
 #include "python/py_frames.h"
 #include "python/py_runtime.h"
+#include "python/py_thread_names.h"
 #include "target/maps.h"
 
 namespace sonde::aggregate {
@@ -23,6 +24,7 @@ struct PythonSession {
   python::PyRuntime rt;
   memory::RemoteMemory mem;
   python::CodeReader code;
+  python::ThreadNameReader names;
 };
 
 // The session for `pid`: `current` when it still fits, else a new one.

@@ -7,7 +7,6 @@
 #include "aggregate/python_session.h"
 #include "capture/ptrace_capture.h"
 #include "python/py_merge.h"
-#include "python/py_thread_names.h"
 #include "python/py_threads.h"
 #include "protocol/iso_time.h"
 #include "target/maps.h"
@@ -66,7 +65,7 @@ Result<StackDump> StackDumper::dump(pid_t pid, const DumpOptions& options) {
       if (threads) {
         for (const auto& t : *threads)
           if (t.native_tid > 0) py_threads[t.native_tid] = t;
-        py_names = python::thread_names_by_tid(py->mem, py->rt, *threads);
+        py_names = py->names.read(py->mem, py->rt, *threads);
       }
     }
     if (!session && session.error().code != ErrorCode::not_found) out.python_error = session.error().message;

@@ -80,16 +80,27 @@ Result<std::vector<DictItem>> ObjectReader::items(uint64_t dict) const {
   return items_of(field<uint64_t>(head, ol_.dict_keys), field<uint64_t>(head, ol_.dict_values));
 }
 
-Result<uint64_t> ObjectReader::find(const Result<std::vector<DictItem>>& items, std::string_view key) const {
+Result<uint64_t> ObjectReader::find(uint64_t container, const Result<std::vector<DictItem>>& items,
+                                    std::string_view key) const {
   if (!items) return std::unexpected(items.error());
+  std::pair<uint64_t, std::string> hint_key{container, std::string(key)};
+  if (hints_)
+    if (auto h = hints_->find(hint_key); h != hints_->end())
+      for (const auto& item : *items)
+        if (item.key == h->second) return item.value;
   for (const auto& item : *items) {
     auto s = read_str(mem_, rt_, item.key);  // a key that is no str is simply not this one
-    if (s && *s == key) return item.value;
+    if (s && *s == key) {
+      if (hints_) (*hints_)[hint_key] = item.key;
+      return item.value;
+    }
   }
   return uint64_t(0);
 }
 
-Result<uint64_t> ObjectReader::get(uint64_t dict, std::string_view key) const { return find(items(dict), key); }
+Result<uint64_t> ObjectReader::get(uint64_t dict, std::string_view key) const {
+  return find(dict, items(dict), key);
+}
 
 Result<uint64_t> ObjectReader::module_dict(uint64_t module) const {
   if (!plausible_pointer(module)) return fail(ErrorCode::io, "bad module pointer");
@@ -112,18 +123,18 @@ Result<uint64_t> ObjectReader::attribute(uint64_t object, std::string_view name)
 
   auto word = mem_.read_u64(object + uint64_t(ol_.managed_dict));  // offsets before the object are negative
   if (!word) return std::unexpected(word.error());
-  if (ol_.managed_tagged && (*word & 1)) return find(items_of(cached_keys, *word + 1), name);  // 3.12 values
-  if (*word) return find(items(*word), name); // a real dict
+  if (ol_.managed_tagged && (*word & 1)) return find(cached_keys, items_of(cached_keys, *word + 1), name);  // 3.12 values
+  if (*word) return find(*word, items(*word), name); // a real dict
   if (ol_.managed_values != -1) {                                                           // 3.11 values
     auto values = mem_.read_u64(object + uint64_t(ol_.managed_values));
     if (!values) return std::unexpected(values.error());
-    if (*values) return find(items_of(cached_keys, *values), name);
+    if (*values) return find(cached_keys, items_of(cached_keys, *values), name);
   }
   if (ol_.inline_values >= 0 && (flags & uint64_t(ol_.flag_inline_values))) {  // 3.13 inline values
     uint64_t values = object + uint64_t(ol_.inline_values);
     uint8_t valid = 0;
     if (auto r = mem_.read(values + uint64_t(ol_.values_valid), &valid, 1); !r) return std::unexpected(r.error());
-    if (valid) return find(items_of(cached_keys, values), name);
+    if (valid) return find(cached_keys, items_of(cached_keys, values), name);
   }
   return uint64_t(0);
 }

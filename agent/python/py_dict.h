@@ -6,6 +6,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -21,10 +24,17 @@ struct DictItem {
   uint64_t key = 0, value = 0;
 };
 
+// Which key object held a name in a dict (or shared keys) last time, so
+// the next lookup compares addresses instead of reading every key's text. A
+// key object is an immutable str: found again among the same container's
+// keys, it is still that name.
+using KeyHints = std::map<std::pair<uint64_t, std::string>, uint64_t>;
+
 class ObjectReader {
  public:
-  ObjectReader(const memory::RemoteMemory& mem, const PyRuntime& rt, const PyObjectLayout& ol)
-      : mem_(mem), rt_(rt), ol_(ol) {}
+  ObjectReader(const memory::RemoteMemory& mem, const PyRuntime& rt, const PyObjectLayout& ol,
+               KeyHints* hints = nullptr)
+      : mem_(mem), rt_(rt), ol_(ol), hints_(hints) {}
   // A dict's items with a value (at most kMaxItems). Fails when `dict` is no dict.
   Result<std::vector<DictItem>> items(uint64_t dict) const;
   // dict[key] for a str key: 0 when absent.
@@ -39,11 +49,13 @@ class ObjectReader {
 
  private:
   Result<std::vector<DictItem>> items_of(uint64_t keys, uint64_t values) const;
-  Result<uint64_t> find(const Result<std::vector<DictItem>>& items, std::string_view key) const;
+  // `container`: the dict or shared keys the items came from (for the hints).
+  Result<uint64_t> find(uint64_t container, const Result<std::vector<DictItem>>& items, std::string_view key) const;
   Result<uint64_t> type_of(uint64_t object) const;
   const memory::RemoteMemory& mem_;
   const PyRuntime& rt_;
   const PyObjectLayout& ol_;
+  KeyHints* hints_;
 };
 
 }  // namespace sonde::python

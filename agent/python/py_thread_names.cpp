@@ -13,15 +13,17 @@ namespace {
 
 // threading keeps one Thread per live thread: more means we read garbage.
 constexpr size_t kMaxThreads = 4096;
+constexpr size_t kMaxHints = 1024;
 
 }  // namespace
 
 Result<std::unordered_map<uint64_t, std::string>> read_thread_names(const memory::RemoteMemory& mem,
-                                                                    const PyRuntime& rt, uint64_t interp) {
+                                                                    const PyRuntime& rt, uint64_t interp,
+                                                                    KeyHints* hints) {
   std::unordered_map<uint64_t, std::string> names;
   if (!rt.objects) return fail(ErrorCode::internal, "no object layout for CPython " + rt.version);
   const PyObjectLayout& ol = *rt.objects;
-  ObjectReader objects(mem, rt, ol);
+  ObjectReader objects(mem, rt, ol, hints);
   auto modules = mem.read_u64(interp + uint64_t(ol.interp_modules));
   if (!modules) return std::unexpected(modules.error());
   if (*modules == 0) return names;  // interpreter starting or finalizing
@@ -46,13 +48,15 @@ Result<std::unordered_map<uint64_t, std::string>> read_thread_names(const memory
   return names;
 }
 
-std::unordered_map<pid_t, std::string> thread_names_by_tid(const memory::RemoteMemory& mem, const PyRuntime& rt,
-                                                           const std::vector<PyThread>& threads) {
+std::unordered_map<pid_t, std::string> ThreadNameReader::read(const memory::RemoteMemory& mem, const PyRuntime& rt,
+                                                              const std::vector<PyThread>& threads) {
+  // Instances with a dict of their own add one hint each: forget them now and then.
+  if (hints_.size() > kMaxHints) hints_.clear();
   std::unordered_map<pid_t, std::string> out;
   std::set<uint64_t> interps;
   for (const auto& t : threads) interps.insert(t.interp);
   for (uint64_t interp : interps) {
-    auto names = read_thread_names(mem, rt, interp);
+    auto names = read_thread_names(mem, rt, interp, &hints_);
     if (!names) {
       spdlog::debug("python thread names of interpreter {:#x}: {}", interp, names.error().message);
       continue;

@@ -16,6 +16,7 @@
 
 #include "common/result.h"
 #include "memory/remote_memory.h"
+#include "python/py_dict.h"
 #include "python/py_runtime.h"
 #include "python/py_threads.h"
 
@@ -23,12 +24,21 @@ namespace sonde::python {
 
 // thread_id -> name, for the threads of one interpreter.
 Result<std::unordered_map<uint64_t, std::string>> read_thread_names(const memory::RemoteMemory& mem,
-                                                                    const PyRuntime& rt, uint64_t interp);
+                                                                    const PyRuntime& rt, uint64_t interp,
+                                                                    KeyHints* hints = nullptr);
 
-// OS tid -> name for these thread states (each interpreter read once).
-// Names are a nicety: an interpreter whose names cannot be read is skipped
-// (logged at debug level).
-std::unordered_map<pid_t, std::string> thread_names_by_tid(const memory::RemoteMemory& mem, const PyRuntime& rt,
-                                                           const std::vector<PyThread>& threads);
+// OS tid -> name for thread states (each interpreter read once). Kept across
+// reads for its hints: a warm read compares key addresses (a few reads per
+// dict) where a cold one reads every key of sys.modules and of each
+// Thread's attributes. Names are a nicety: an interpreter whose names cannot
+// be read is skipped (logged at debug level).
+class ThreadNameReader {
+ public:
+  std::unordered_map<pid_t, std::string> read(const memory::RemoteMemory& mem, const PyRuntime& rt,
+                                              const std::vector<PyThread>& threads);
+
+ private:
+  KeyHints hints_;
+};
 
 }  // namespace sonde::python

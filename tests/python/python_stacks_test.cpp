@@ -12,7 +12,12 @@
 
 #include "agent_process.h"
 #include "child.h"
+#include "memory/remote_memory.h"
+#include "python/py_runtime.h"
+#include "python/py_thread_names.h"
+#include "python/py_threads.h"
 #include "python_support.h"
+#include "target/maps.h"
 
 using namespace sonde::test;
 
@@ -201,6 +206,35 @@ TEST_SUITE("3.13") {
 }
 TEST_SUITE("debian") {
   TEST_CASE("Debian's python3.11 (static, no libpython): Python frames, files, lines, GIL") { check_stacks("debian"); }
+
+  // sys.modules holds hundreds of modules: a cold read compares each key's
+  // text; a warm one finds the same key objects by address.
+  TEST_CASE("thread names: a warm read gives the same names with fewer memory reads") {
+    require_ptrace();
+    PythonNode node(require_python("debian"), 48);
+    auto maps = sonde::target::read_maps(node.child.pid());
+    REQUIRE(maps);
+    auto rt = sonde::python::locate_python(node.child.pid(), *maps);
+    REQUIRE(rt);
+    sonde::memory::RemoteMemory mem(node.child.pid());
+    auto threads = sonde::python::read_threads(mem, *rt);
+    REQUIRE(threads);
+    REQUIRE(threads->size() == 50);
+    sonde::python::ThreadNameReader reader;
+    uint64_t before = mem.calls();
+    auto cold = reader.read(mem, *rt, *threads);
+    uint64_t cold_reads = mem.calls() - before;
+    before = mem.calls();
+    auto warm = reader.read(mem, *rt, *threads);
+    uint64_t warm_reads = mem.calls() - before;
+    MESSAGE("thread names of 50 threads: " << cold_reads << " reads cold, " << warm_reads << " warm");
+    CHECK(cold.size() == 50);
+    CHECK(warm == cold);
+    CHECK(warm_reads < cold_reads);
+    // Warm: a few reads per dict on the way to threading._active, then about
+    // ten per thread (its type, attribute values, keys, the name).
+    CHECK(warm_reads <= 12 * 50 + 30);
+  }
 
   TEST_CASE("the agent's stacktrace route takes python_only and native_only") {
     require_ptrace();
