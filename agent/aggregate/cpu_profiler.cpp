@@ -159,9 +159,10 @@ Result<Profile> CpuProfiler::run(const Lease&, const ProfileRequest& rq, Profile
   };
   // Thread states (new threads) for the probe or the ptrace reader; code
   // objects checked anew.
+  bool sampling = true;  // false once the sampler is stopped: the probe takes no more threads
   auto refresh_python = [&] {
     auto threads = py_sampling->refresh();
-    if (ebpf) give_python_threads(*ebpf, threads);
+    if (ebpf && sampling) give_python_threads(*ebpf, threads);
     py->code.new_pass();
   };
   std::vector<capture::Sample> batch;
@@ -210,6 +211,7 @@ Result<Profile> CpuProfiler::run(const Lease&, const ProfileRequest& rq, Profile
   }
   // Detach the probe (or stop the ptrace ticks), then unwind what is left.
   uint64_t sampler_dropped = 0;
+  sampling = false;
   if (ebpf) {
     ebpf->stop();
     auto st = ebpf->stats();
