@@ -17,6 +17,8 @@ namespace {
 constexpr std::chrono::seconds kNamesMaxAge{5};
 // A new thread's samples read the table again at most this often.
 constexpr std::chrono::milliseconds kNewThreadRefresh{20};
+// How long a new thread may run before CPython has recorded its OS tid.
+constexpr std::chrono::milliseconds kPythonGrace{100};
 
 }  // namespace
 
@@ -59,16 +61,23 @@ std::vector<std::pair<pid_t, uint64_t>> PythonSampling::refresh() {
       tstates[t.native_tid] = t.tstate;
       pairs.emplace_back(t.native_tid, t.tstate);
     }
-  for (pid_t tid : unseen_)
-    if (!tstates.count(tid)) not_python_.insert(tid);
-  unseen_.clear();
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = unseen_.begin(); it != unseen_.end();) {
+    if (tstates.count(it->first)) {
+      it = unseen_.erase(it);
+    } else if (now - it->second > kPythonGrace) {
+      not_python_.insert(it->first);
+      it = unseen_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   bool changed;
   {
     std::lock_guard lock(shared_->mu);
     changed = tstates != shared_->tstates;
     shared_->tstates = std::move(tstates);
   }
-  auto now = std::chrono::steady_clock::now();
   refreshed_ = now;
   if (changed || now - names_read_ > kNamesMaxAge) {
     // A thread sampled before its thread state named it (CPython fills in
@@ -102,8 +111,9 @@ bool PythonSampling::wants_refresh(pid_t tid) {
     std::lock_guard lock(shared_->mu);
     if (shared_->tstates.count(tid)) return false;
   }
-  unseen_.insert(tid);
-  return std::chrono::steady_clock::now() - refreshed_ >= kNewThreadRefresh;
+  auto now = std::chrono::steady_clock::now();
+  unseen_.try_emplace(tid, now);
+  return now - refreshed_ >= kNewThreadRefresh;
 }
 
 std::string PythonSampling::name(pid_t tid) const {

@@ -7,8 +7,9 @@
 //  - ptrace: the fallback sampler reads the chain while it holds the thread
 //    stopped for its stack copy (ptrace_reader()), so native and Python
 //    frames are of the same instant.
-// refresh() runs on the caller's thread every few hundred milliseconds; the
-// ptrace reader runs on the sampler's thread: the table between them is
+// refresh() and wants_refresh() belong to one thread at a time (the
+// profiler's loop, or the proxy sampler's push on the sampler's thread);
+// name() and the ptrace reader may run on others: the table between them is
 // locked, and the reader has a memory reader of its own.
 #pragma once
 
@@ -18,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -47,14 +49,17 @@ class PythonSampling {
   // the thread was not in the table at the last refresh (a thread just
   // started, like a threaded server's thread for a new connection, would
   // otherwise miss its Python frames for up to a refresh period). A thread
-  // still unknown after a later refresh runs no Python: it asks no more.
+  // is sampled before CPython records its OS tid (it does so once the
+  // thread runs): only a thread still unknown 100 ms after its first sample
+  // is taken for one that runs no Python, and asks no more.
   bool wants_refresh(pid_t tid);
 
  private:
   struct Shared;
   std::shared_ptr<Shared> shared_;
   std::chrono::steady_clock::time_point names_read_{}, refreshed_{};
-  std::unordered_set<pid_t> unseen_, not_python_;
+  std::unordered_map<pid_t, std::chrono::steady_clock::time_point> unseen_;  // tid -> first sample
+  std::unordered_set<pid_t> not_python_;
   python::ThreadNameReader name_reader_;
 };
 

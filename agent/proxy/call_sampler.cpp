@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <time.h>
 
+#include <atomic>
 #include <filesystem>
 
 #include "aggregate/sample_stacks.h"
@@ -24,7 +25,7 @@ uint64_t monotonic_ns() {
 // The eBPF ring is drained every 10 ms: a sample stamped more than this long
 // ago has surely been handed over.
 constexpr uint64_t kDeliverySlackNs = 25'000'000;
-// How often the Python thread table is read again (as CpuProfiler).
+// How often cached Python code objects are checked again (as CpuProfiler).
 constexpr std::chrono::milliseconds kPythonRefresh{200};
 // Samples waiting to be unwound, at most (as CpuProfiler: beyond, drop and count).
 constexpr size_t kMaxQueued = 4096;
@@ -83,16 +84,6 @@ Result<void> CallSampler::start_locked(const target::NodeId& node) {
   mu_.unlock();
   if (old_ebpf) old_ebpf->stop();
   if (old_ptrace) old_ptrace->stop();
-  auto push = [this, gen](capture::Sample&& s) {
-    std::lock_guard lock(mu_);
-    if (gen != generation_) return;
-    if (queue_.size() >= kMaxQueued) {
-      ++queue_dropped_;
-      return;
-    }
-    queue_.push_back(std::move(s));
-    cv_.notify_one();
-  };
   // A CPython node: its frames and thread names go into the samples.
   std::shared_ptr<aggregate::PythonSession> py;
   std::shared_ptr<aggregate::PythonSampling> py_sampling;
@@ -105,6 +96,31 @@ Result<void> CallSampler::start_locked(const target::NodeId& node) {
       spdlog::warn("proxy profiles of pid {}: {}; native frames only", node.pid, rt.error().message);
     }
   }
+  {
+    // Before the sampler runs: its first samples must meet the interpreter
+    // in the resolver (which takes it with the generation).
+    std::lock_guard lock(mu_);
+    python_ = py;
+    python_sampling_ = py_sampling;
+  }
+  // A sample of a thread new to the Python table reads the table again
+  // here, on the sampler's thread: the resolver may be busy symbolizing for
+  // longer than a short call lasts. (The sampler outlives every call of push.)
+  auto probe = std::make_shared<std::atomic<capture::EbpfSampler*>>(nullptr);
+  auto push = [this, gen, py_sampling, probe](capture::Sample&& s) {
+    if (py_sampling && !s.python_thread && py_sampling->wants_refresh(s.snapshot.tid)) {
+      auto threads = py_sampling->refresh();
+      if (auto* e = probe->load()) aggregate::give_python_threads(*e, threads);
+    }
+    std::lock_guard lock(mu_);
+    if (gen != generation_) return;
+    if (queue_.size() >= kMaxQueued) {
+      ++queue_dropped_;
+      return;
+    }
+    queue_.push_back(std::move(s));
+    cv_.notify_one();
+  };
   std::unique_ptr<capture::EbpfSampler> ebpf;
   std::unique_ptr<capture::PtraceSampler> ptrace;
   std::string fallback;
@@ -115,6 +131,7 @@ Result<void> CallSampler::start_locked(const target::NodeId& node) {
   if (e) {
     ebpf = std::move(*e);
     if (py_sampling) aggregate::give_python_threads(*ebpf, py_sampling->refresh());
+    probe->store(ebpf.get());
   } else if (e.error().code == ErrorCode::no_node || e.error().code == ErrorCode::bad_request) {
     mu_.lock();
     return std::unexpected(e.error());
@@ -139,8 +156,6 @@ Result<void> CallSampler::start_locked(const target::NodeId& node) {
   }
   ebpf_ = std::move(ebpf);
   ptrace_ = std::move(ptrace);
-  python_ = std::move(py);
-  python_sampling_ = std::move(py_sampling);
   sampler_name_ = ebpf_ ? "ebpf" : "ptrace";
   spdlog::info("proxy: sampling pid {} at {} Hz with {} while calls are profiled", node.pid, hz_, sampler_name_);
   return {};
@@ -272,23 +287,17 @@ void CallSampler::resolver_loop() {
       }
       resolved.clear();
       for (size_t i = 0; i < batch.size(); ++i) resolved.emplace_back(i, stacks->frames(batch[i]));
-      bool new_thread = false;
       for (const auto& s : batch) {
         pid_t tid = s.snapshot.tid;
-        if (py_sampling && !s.python_thread) new_thread = py_sampling->wants_refresh(tid) || new_thread;
         std::string name = py_sampling ? py_sampling->name(tid) : "";  // threading's, else the OS one
         if (!name.empty()) names[tid] = name;
         else if (!names.count(tid)) names.emplace(tid, target::thread_name(pid, tid));
       }
-      if (new_thread) python_refreshed = {};
     }
-    // Python threads started since, for the probe; code objects checked anew.
-    if (py_sampling && gen == stacks_gen && std::chrono::steady_clock::now() - python_refreshed > kPythonRefresh) {
+    // Code objects are checked anew now and then (an address reused).
+    if (py && std::chrono::steady_clock::now() - python_refreshed > kPythonRefresh) {
       python_refreshed = std::chrono::steady_clock::now();
-      auto threads = py_sampling->refresh();
       py->code.new_pass();
-      std::lock_guard lock(mu_);
-      if (gen == generation_ && ebpf_) aggregate::give_python_threads(*ebpf_, threads);
     }
     {
       std::lock_guard lock(mu_);

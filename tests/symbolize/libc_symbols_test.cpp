@@ -16,19 +16,7 @@ using sonde::symbolize::SymbolizerOptions;
 using sonde::test::outer;
 using sonde::test::self_maps;
 
-namespace {
-
-uintptr_t libc_address(const char* name) {
-  // libc's own definition: in a sanitized build the global lookup finds
-  // the sanitizer's interceptor of the same name first.
-  static void* libc = ::dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
-  REQUIRE(libc != nullptr);
-  void* p = ::dlsym(libc, name);
-  REQUIRE(p != nullptr);
-  return reinterpret_cast<uintptr_t>(p);
-}
-
-}  // namespace
+using sonde::test::libc_address;
 
 TEST_CASE("libc from its .dynsym only") {
   SymbolizerOptions options;

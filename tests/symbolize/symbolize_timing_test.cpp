@@ -25,8 +25,7 @@ TEST_CASE("timing: ~100 addresses cold, then warm") {
                               "sched_yield", "pthread_create", "pthread_join", "open", "close",
                               "mmap", "munmap", "sigaction", "pause", "usleep", "sleep", "abort"};
   for (const char* n : libc_names)
-    if (void* p = ::dlsym(RTLD_DEFAULT, n))
-      for (int off : {1, 5, 17}) pcs.push_back(reinterpret_cast<uintptr_t>(p) + off);
+    for (int off : {1, 5, 17}) pcs.push_back(sonde::test::libc_address(n) + off);
   pcs.push_back(sonde_test::deep::Box<int>::get(1).pc);
   pcs.push_back(sonde_test::call_inlined().pc);
   pcs.push_back(subject_c_function(1).pc);
