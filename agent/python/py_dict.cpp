@@ -121,16 +121,18 @@ Result<uint64_t> ObjectReader::attribute(uint64_t object, std::string_view name)
   uint64_t flags = field<uint64_t>(t, ol_.type_flags), cached_keys = field<uint64_t>(t, ol_.type_cached_keys);
   if (!(flags & uint64_t(ol_.flag_managed_dict))) return fail(ErrorCode::io, "the object's class has no managed dict");
 
-  auto word = mem_.read_u64(object + uint64_t(ol_.managed_dict));  // offsets before the object are negative
+  // The word before the object (a negative offset): its dict, or in 3.12
+  // its values tagged with the low bit.
+  auto word = mem_.read_u64(object + uint64_t(ol_.managed_dict));
   if (!word) return std::unexpected(word.error());
-  if (ol_.managed_tagged && (*word & 1)) return find(cached_keys, items_of(cached_keys, *word + 1), name);  // 3.12 values
-  if (*word) return find(*word, items(*word), name); // a real dict
-  if (ol_.managed_values != -1) {                                                           // 3.11 values
+  if (ol_.managed_tagged && (*word & 1)) return find(cached_keys, items_of(cached_keys, *word + 1), name);
+  if (*word) return find(*word, items(*word), name);
+  if (ol_.managed_values != -1) {  // 3.11: the values pointer, one word further
     auto values = mem_.read_u64(object + uint64_t(ol_.managed_values));
     if (!values) return std::unexpected(values.error());
     if (*values) return find(cached_keys, items_of(cached_keys, *values), name);
   }
-  if (ol_.inline_values >= 0 && (flags & uint64_t(ol_.flag_inline_values))) {  // 3.13 inline values
+  if (ol_.inline_values >= 0 && (flags & uint64_t(ol_.flag_inline_values))) {  // 3.13: values after the object
     uint64_t values = object + uint64_t(ol_.inline_values);
     uint8_t valid = 0;
     if (auto r = mem_.read(values + uint64_t(ol_.values_valid), &valid, 1); !r) return std::unexpected(r.error());
