@@ -15,7 +15,7 @@
 // by the tests' headless browser.
 #include <fmt/format.h>
 
-#include "render/profile_json_writer.h"
+#include "render/json_writer.h"
 #include "render/profile_renderer.h"
 #include "protocol/iso_time.h"
 
@@ -166,7 +166,7 @@ constexpr const char* kScript = R"JS(
 // the functions first and the threads from index `threads` on.
 std::string data_json(const aggregate::Profile& p) {
   rapidjson::StringBuffer buf;
-  profile_text::JsonWriter w(buf);
+  JsonWriter w(buf);
   std::vector<int64_t> f{-1}, parent{0};
   std::vector<uint64_t> total{p.info.samples}, self{0};
   uint64_t all = 0;
@@ -199,13 +199,13 @@ std::string data_json(const aggregate::Profile& p) {
   w.Uint64(p.functions.size());
   w.Key("names");
   w.StartArray();
-  for (uint32_t i = 0; i < p.functions.size(); ++i) profile_text::json_string(w, p.label(i));
-  for (const auto& t : p.threads) profile_text::json_string(w, "thread " + t.label());
+  for (uint32_t i = 0; i < p.functions.size(); ++i) json_string(w, p.label(i));
+  for (const auto& t : p.threads) json_string(w, "thread " + t.label());
   w.EndArray();
   w.Key("mods");
   w.StartArray();
-  for (const auto& fn : p.functions) profile_text::json_string(w, fn.module);
-  for (size_t t = 0; t < p.threads.size(); ++t) profile_text::json_string(w, "");
+  for (const auto& fn : p.functions) json_string(w, fn.module);
+  for (size_t t = 0; t < p.threads.size(); ++t) json_string(w, "");
   w.EndArray();
   w.EndObject();
   std::string json;

@@ -13,13 +13,12 @@
 #include <fmt/format.h>
 
 #include "protocol/iso_time.h"
-#include "render/profile_json_writer.h"
+#include "render/json_writer.h"
 #include "render/profile_renderer.h"
 
 namespace sonde::render {
 namespace {
 
-using profile_text::json_key_string;
 
 class JsonProfile final : public ProfileRenderer {
  public:
@@ -29,7 +28,7 @@ class JsonProfile final : public ProfileRenderer {
   std::string render(const aggregate::Profile& p) const override {
     const auto& info = p.info;
     rapidjson::StringBuffer buf;
-    profile_text::JsonWriter w(buf);
+    JsonWriter w(buf);
     auto percent = [&](uint64_t n) { return info.samples ? 100.0 * double(n) / double(info.samples) : 0.0; };
     w.StartObject();
     w.Key("pid");

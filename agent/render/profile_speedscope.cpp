@@ -7,15 +7,13 @@
 // speedscope opens on the busiest thread.
 #include <fmt/format.h>
 
-#include "render/profile_json_writer.h"
+#include "render/json_writer.h"
 #include "render/profile_renderer.h"
 #include "sonde_version.h"
 
 namespace sonde::render {
 namespace {
 
-using profile_text::json_key_string;
-using profile_text::json_string;
 
 class SpeedscopeProfile final : public ProfileRenderer {
  public:
@@ -24,7 +22,7 @@ class SpeedscopeProfile final : public ProfileRenderer {
 
   std::string render(const aggregate::Profile& p) const override {
     rapidjson::StringBuffer buf;
-    profile_text::JsonWriter w(buf);
+    JsonWriter w(buf);
     w.StartObject();
     json_key_string(w, "$schema", "https://www.speedscope.app/file-format-schema.json");
     json_key_string(w, "exporter", "sonde " SONDE_VERSION);

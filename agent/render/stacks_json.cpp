@@ -7,65 +7,27 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "render/json_writer.h"
 #include "render/stack_renderer.h"
 
 namespace sonde::render {
 namespace {
-
-using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
-
-// Thread names and paths are bytes the node chose; JSON must be UTF-8, so a
-// byte that does not start a valid sequence becomes U+FFFD instead of
-// making the whole document unparsable.
-std::string valid_utf8(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size();) {
-    auto c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    bool ok = n > 0 && i + n <= s.size();
-    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
-    if (ok) {
-      out.append(s, i, n);
-      i += n;
-    } else {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    }
-  }
-  return out;
-}
-
-void write_string(JsonWriter& w, const std::string& value) {
-  std::string clean = valid_utf8(value);
-  w.String(clean.data(), static_cast<rapidjson::SizeType>(clean.size()));
-}
-
-void key_string(JsonWriter& w, const char* key, const std::string& value) {
-  w.Key(key);
-  write_string(w, value);
-}
-
-// Only when known: the "absent when unknown" rule in one place.
-void key_string_if(JsonWriter& w, const char* key, const std::string& value) {
-  if (!value.empty()) key_string(w, key, value);
-}
 
 // A hex string, because JSON numbers lose 64-bit addresses in most readers
 // (JavaScript's doubles stop at 2^53).
 void write_address(JsonWriter& w, uint64_t address) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "0x%" PRIx64, address);
-  key_string(w, "address", buf);
+  json_key_string(w, "address", buf);
 }
 
 // A Python frame: its function is the code's qualified name, file and line
 // the source's; it has no native address, offset or module.
 void write_python_frame(JsonWriter& w, const aggregate::Frame& f) {
   w.StartObject();
-  key_string(w, "kind", "python");
-  key_string(w, "function", f.function);
-  key_string_if(w, "file", f.file);
+  json_key_string(w, "kind", "python");
+  json_key_string(w, "function", f.function);
+  json_key_string_if(w, "file", f.file);
   if (f.line > 0) {
     w.Key("line");
     w.Int(f.line);
@@ -83,15 +45,15 @@ void write_frame(JsonWriter& w, const aggregate::Frame& f) {
   if (f.python) return write_python_frame(w, f);
   w.StartObject();
   write_address(w, f.address);
-  key_string_if(w, "module", f.module);
+  json_key_string_if(w, "module", f.module);
   if (!f.function.empty()) {
-    key_string(w, "function", f.function);
+    json_key_string(w, "function", f.function);
     // Without a symbol the offset is meaningless, so it goes with the name.
     w.Key("offset");
     w.Uint64(f.offset);
   }
   if (f.line > 0) {
-    key_string_if(w, "file", f.file);
+    json_key_string_if(w, "file", f.file);
     w.Key("line");
     w.Int(f.line);
   }
@@ -104,11 +66,11 @@ void write_thread(JsonWriter& w, const aggregate::ThreadStack& t) {
   w.StartObject();
   w.Key("tid");
   w.Int(t.tid);
-  key_string_if(w, "name", t.name);
+  json_key_string_if(w, "name", t.name);
   // '?' (or NUL) is the model's "state not read".
-  if (t.state != '?' && t.state != '\0') key_string(w, "state", std::string(1, t.state));
-  key_string_if(w, "state_name", t.state_name);
-  key_string_if(w, "wait", t.wait);
+  if (t.state != '?' && t.state != '\0') json_key_string(w, "state", std::string(1, t.state));
+  json_key_string_if(w, "state_name", t.state_name);
+  json_key_string_if(w, "wait", t.wait);
   w.Key("cpu_user_s");
   w.Double(t.cpu_user_s);
   w.Key("cpu_system_s");
@@ -119,13 +81,13 @@ void write_thread(JsonWriter& w, const aggregate::ThreadStack& t) {
   w.Bool(t.in_kernel);
   w.Key("complete");
   w.Bool(t.complete);
-  key_string_if(w, "error", t.error);
+  json_key_string_if(w, "error", t.error);
   if (t.python) {
     w.Key("python");
     w.Bool(true);
     w.Key("holds_gil");
     w.Bool(t.holds_gil);
-    key_string_if(w, "python_name", t.python_name);
+    json_key_string_if(w, "python_name", t.python_name);
   }
   w.Key("frames");
   w.StartArray();
@@ -134,7 +96,7 @@ void write_thread(JsonWriter& w, const aggregate::ThreadStack& t) {
   if (!t.kernel_stack.empty()) {
     w.Key("kernel_stack");
     w.StartArray();
-    for (const auto& k : t.kernel_stack) write_string(w, k);
+    for (const auto& k : t.kernel_stack) json_string(w, k);
     w.EndArray();
   }
   w.EndObject();
@@ -152,17 +114,17 @@ class JsonStacks final : public StackRenderer {
     w.StartObject();
     w.Key("pid");
     w.Int(dump.pid);
-    key_string_if(w, "exe", dump.exe);
+    json_key_string_if(w, "exe", dump.exe);
     w.Key("cmdline");
     w.StartArray();
-    for (const auto& a : dump.cmdline) write_string(w, a);
+    for (const auto& a : dump.cmdline) json_string(w, a);
     w.EndArray();
-    key_string_if(w, "captured_at", dump.captured_at);
-    key_string_if(w, "mode", dump.mode);
+    json_key_string_if(w, "captured_at", dump.captured_at);
+    json_key_string_if(w, "mode", dump.mode);
     w.Key("wall_ms");
     w.Double(dump.wall_ms);
-    key_string_if(w, "python_version", dump.python_version);
-    key_string_if(w, "python_error", dump.python_error);
+    json_key_string_if(w, "python_version", dump.python_version);
+    json_key_string_if(w, "python_error", dump.python_error);
     w.Key("threads");
     w.StartArray();
     for (const auto& t : dump.threads) write_thread(w, t);
