@@ -87,11 +87,12 @@ Result<void> CallSampler::start_locked(const target::NodeId& node) {
   // A CPython node: its frames and thread names go into the samples.
   std::shared_ptr<aggregate::PythonSession> py;
   std::shared_ptr<aggregate::PythonSampling> py_sampling;
+  std::vector<std::pair<pid_t, uint64_t>> py_threads;  // for the probe, once it runs
   if (auto maps = target::read_maps(node.pid)) {
     if (auto rt = python::locate_python(node.pid, *maps)) {
       py = std::make_shared<aggregate::PythonSession>(std::move(*rt));
       py_sampling = std::make_shared<aggregate::PythonSampling>(*py);
-      py_sampling->refresh();
+      py_threads = py_sampling->refresh();  // from here on, only push refreshes it
     } else if (rt.error().code != ErrorCode::not_found) {
       spdlog::warn("proxy profiles of pid {}: {}; native frames only", node.pid, rt.error().message);
     }
@@ -130,7 +131,7 @@ Result<void> CallSampler::start_locked(const target::NodeId& node) {
   auto e = capture::EbpfSampler::start(node.pid, o, push);
   if (e) {
     ebpf = std::move(*e);
-    if (py_sampling) aggregate::give_python_threads(*ebpf, py_sampling->refresh());
+    if (py_sampling) aggregate::give_python_threads(*ebpf, py_threads);
     probe->store(ebpf.get());
   } else if (e.error().code == ErrorCode::no_node || e.error().code == ErrorCode::bad_request) {
     mu_.lock();
