@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +22,50 @@
 extern char** environ;
 
 namespace sonde::test {
+
+namespace {
+
+// Every child not yet reaped, so that a test process that dies (an abort, a
+// failed assert in a library, meson's SIGTERM on timeout) still ends the
+// nodes it started. A fixed table: a signal handler may not allocate.
+constexpr int kMaxLive = 256;
+std::atomic<pid_t> g_live[kMaxLive];
+struct sigaction g_previous[NSIG];
+
+void remember(pid_t pid) {
+  for (auto& slot : g_live) {
+    pid_t empty = 0;
+    if (slot.compare_exchange_strong(empty, pid)) return;
+  }
+}
+
+void forget(pid_t pid) {
+  for (auto& slot : g_live) {
+    pid_t p = pid;
+    if (slot.compare_exchange_strong(p, 0)) return;
+  }
+}
+
+void end_children_and_die(int sig) {
+  for (auto& slot : g_live)
+    if (pid_t p = slot.load(); p > 0) ::kill(p, SIGKILL);
+  ::sigaction(sig, &g_previous[sig], nullptr);
+  ::raise(sig);
+}
+
+// Installed before main, so doctest's crash handler (installed when the
+// tests run) reports first and then hands the signal back to this one.
+// SIGSEGV is left to doctest and the sanitizers; a sanitizer report ends in
+// abort (abort_on_error=1), which is handled.
+const bool g_installed = [] {
+  struct sigaction sa {};
+  sa.sa_handler = end_children_and_die;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGABRT, SIGTERM, SIGINT}) ::sigaction(sig, &sa, &g_previous[sig]);
+  return true;
+}();
+
+}  // namespace
 
 Child Child::spawn(const std::vector<std::string>& argv, const std::string& log_path,
                    const std::vector<std::string>& extra_env) {
@@ -55,6 +100,7 @@ Child Child::spawn(const std::vector<std::string>& argv, const std::string& log_
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
+  remember(c.pid_);
   return c;
 }
 
@@ -78,6 +124,7 @@ bool Child::running() {
   int st = 0;
   pid_t r = ::waitpid(pid_, &st, WNOHANG);
   if (r == pid_) {
+    forget(pid_);
     reaped_ = true;
     status_ = st;
     return false;
@@ -102,6 +149,7 @@ void Child::kill_now() {
     ::kill(pid_, SIGKILL);
     int st;
     ::waitpid(pid_, &st, 0);
+    forget(pid_);
     reaped_ = true;
   }
   pid_ = -1;
