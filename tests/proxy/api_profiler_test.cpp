@@ -214,6 +214,10 @@ TEST_CASE("--api-profiler-max-bytes bounds the folder's bytes") {
                    {"--enable-api-profiler", "--api-profiler-max-bytes", "8192"}));
   const std::string dir = pa.agent.logs + "/api_profiler";
   for (int i = 0; i < 40; ++i) shell("curl -s -o /dev/null " + pa.url("/demo/work?ms=5"));
+  // Profiles are written once their samples are unwound, which a sanitized
+  // build's first symbolization can delay by seconds: wait for one (bounded).
+  // The byte bound holds at every moment, so any later look must see it.
+  CHECK(wait_until([&] { return !files_in(dir).empty(); }, std::chrono::seconds(30)));
   std::this_thread::sleep_for(std::chrono::seconds(2));
   uint64_t bytes = 0;
   auto files = files_in(dir);
